@@ -1,0 +1,21 @@
+# Compiler flags shared by every target of the project.
+add_library(moq_flags INTERFACE)
+target_compile_options(moq_flags INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+  -Wnon-virtual-dtor -Wconversion -Wno-sign-conversion -Wimplicit-fallthrough)
+if(MOQ_WERROR)
+  target_compile_options(moq_flags INTERFACE -Werror)
+endif()
+
+if(MOQ_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+    -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# Helper: a library for one layer, named moq_<layer>, with src/ as include root.
+function(moq_layer layer)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(moq_${layer} STATIC ${ARG_SOURCES})
+  target_include_directories(moq_${layer} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(moq_${layer} PUBLIC ${ARG_DEPS} PRIVATE moq_flags)
+endfunction()
