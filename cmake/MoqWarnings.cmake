@@ -19,3 +19,13 @@ function(moq_layer layer)
   target_include_directories(moq_${layer} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(moq_${layer} PUBLIC ${ARG_DEPS} PRIVATE moq_flags)
 endfunction()
+
+# Fuzzing build: every library gets coverage instrumentation and sanitizers;
+# fuzz/CMakeLists.txt links the targets with libFuzzer's main.
+if(MOQ_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "MOQ_FUZZ needs clang (CXX=clang++)")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

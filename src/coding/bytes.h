@@ -39,9 +39,7 @@ class Bytes {
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   std::span<const uint8_t> span() const { return {data(), size_}; }
-  std::string_view view() const {
-    return {reinterpret_cast<const char*>(data()), size_};
-  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(data()), size_}; }
   uint8_t operator[](size_t i) const { return data()[i]; }
 
   // A sub-slice sharing the same storage. Clamped to the available bytes.
@@ -62,9 +60,7 @@ class Bytes {
   }
   long use_count() const { return storage_.use_count(); }
 
-  friend bool operator==(const Bytes& a, const Bytes& b) {
-    return a.view() == b.view();
-  }
+  friend bool operator==(const Bytes& a, const Bytes& b) { return a.view() == b.view(); }
 
  private:
   std::shared_ptr<const std::vector<uint8_t>> storage_;

@@ -17,7 +17,8 @@ bool Reader::i32(int32_t& out) {
   if (!ok()) return false;
   if (remaining() < 4) return need_more();
   uint32_t v = 0;
-  for (size_t i = 0; i < 4; ++i) v = (v << 8) | data_[pos_ + i];
+  for (size_t i = 0; i < 4; ++i)
+    v = (v << 8) | data_[pos_ + i];
   out = static_cast<int32_t>(v);
   pos_ += 4;
   return true;

@@ -18,7 +18,8 @@ std::optional<Decoded> decode(std::span<const uint8_t> in) {
   const size_t len = length_from_first_byte(in[0]);
   if (in.size() < len) return std::nullopt;
   uint64_t value = in[0] & 0x3f;
-  for (size_t i = 1; i < len; ++i) value = (value << 8) | in[i];
+  for (size_t i = 1; i < len; ++i)
+    value = (value << 8) | in[i];
   return Decoded{value, len};
 }
 

@@ -21,7 +21,9 @@ constexpr size_t encoded_size(uint64_t value) {
 }
 
 // Length of the varint whose first byte is `first`.
-constexpr size_t length_from_first_byte(uint8_t first) { return size_t{1} << (first >> 6); }
+constexpr size_t length_from_first_byte(uint8_t first) {
+  return size_t{1} << (first >> 6);
+}
 
 // Writes the minimal encoding into `out` (which must have encoded_size(value)
 // bytes). Returns the bytes written, or 0 when value > kMax (refused).

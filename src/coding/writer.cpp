@@ -20,7 +20,8 @@ bool Writer::varint(uint64_t value) {
 
 void Writer::i32(int32_t value) {
   const auto v = static_cast<uint32_t>(value);
-  for (int shift = 24; shift >= 0; shift -= 8) out_.push_back(static_cast<uint8_t>(v >> shift));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out_.push_back(static_cast<uint8_t>(v >> shift));
 }
 
 bool Writer::string(std::string_view s) {
