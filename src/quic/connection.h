@@ -1,0 +1,206 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <asio.hpp>
+
+#include "coding/bytes.h"
+#include "coding/result.h"
+#include "quic/config.h"
+#include "quic/send_buffer.h"
+#include "quic/tls_session.h"
+
+namespace moq::quic {
+
+class Endpoint;
+
+// How a connection ended, as the application sees it.
+struct CloseInfo {
+  enum class Kind {
+    kApplication,  // CONNECTION_CLOSE with an application error code
+    kTransport,    // CONNECTION_CLOSE with a transport error code
+    kIdle,         // idle timeout (or handshake timeout): silently dropped
+    kLocal,        // closed by this side
+  };
+  Kind kind = Kind::kLocal;
+  uint64_t code = 0;
+  std::string reason;
+  bool remote = false;  // the peer sent the CONNECTION_CLOSE
+};
+
+// Events of a connection. Delivered on the connection's executor after
+// ngtcp2 has returned (never from inside an ngtcp2 callback), so a handler may
+// call any Connection method.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  virtual void on_handshake_done() = 0;
+  // Bytes of a stream in order; `fin` on the last chunk (data may be empty).
+  virtual void on_stream_data(int64_t stream_id, Bytes data, bool fin) = 0;
+  // The peer reset its sending side (RESET_STREAM) with an application code.
+  virtual void on_stream_reset(int64_t stream_id, uint64_t code) = 0;
+  // The peer asked us to stop sending (STOP_SENDING).
+  virtual void on_stop_sending(int64_t stream_id, uint64_t code) = 0;
+  // Both directions of the stream are finished; its id is free.
+  virtual void on_stream_closed(int64_t stream_id) = 0;
+  // Unacknowledged bytes of a stream fell to the low-water mark.
+  virtual void on_stream_writable(int64_t stream_id) = 0;
+  // The peer allowed more local streams (after open_*_stream failed).
+  virtual void on_streams_available() = 0;
+  // The connection is gone; no event follows.
+  virtual void on_closed(const CloseInfo& info) = 0;
+};
+
+// One QUIC connection, driven by ngtcp2. Sans-IO at heart (packets in via
+// on_datagram, out via the endpoint's socket), single-threaded: every call
+// happens on the endpoint's io_context.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  // Unacknowledged bytes per stream under which on_stream_writable fires.
+  static constexpr uint64_t kLowWater = 256 * 1024;
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void set_handler(ConnectionHandler* handler) { handler_ = handler; }
+  bool is_server() const { return server_; }
+  bool is_handshake_done() const { return handshake_done_; }
+  bool is_closed() const { return state_ == State::kClosed; }
+  const asio::ip::udp::endpoint& remote() const { return remote_; }
+  asio::any_io_executor executor() const;
+  // SNI the client asked for (server side).
+  std::string server_name() const { return tls_.server_name(); }
+
+  // Opens a local stream; kUnsupported... errors when the peer's limit is
+  // reached (wait for on_streams_available).
+  Result<int64_t> open_bidi_stream();
+  Result<int64_t> open_uni_stream();
+
+  // Queues bytes on a stream (shared, not copied); `fin` ends it.
+  Result<void> write(int64_t stream_id, Bytes data, bool fin = false);
+  Result<void> finish(int64_t stream_id) { return write(stream_id, Bytes(), true); }
+  // Larger goes first when congestion or flow control limits sending.
+  void set_priority(int64_t stream_id, int64_t priority);
+  // RESET_STREAM with an application code (our sending side).
+  void reset_stream(int64_t stream_id, uint64_t code);
+  // STOP_SENDING with an application code (the peer's sending side).
+  void stop_sending(int64_t stream_id, uint64_t code);
+  uint64_t unacked_bytes(int64_t stream_id) const;
+
+  // CONNECTION_CLOSE with an application error code and reason.
+  void close(uint64_t app_code, std::string_view reason);
+
+  // Counters for tests and logs.
+  struct Stats {
+    uint64_t packets_sent = 0;
+    uint64_t packets_received = 0;
+    uint64_t bytes_sent = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  friend class Endpoint;
+  struct Stream {
+    int64_t id = 0;
+    int64_t priority = 0;
+    SendBuffer send;
+    bool fin_requested = false;
+    bool fin_sent = false;
+    bool data_blocked = false;  // flow control: waits for extend_max_stream_data
+    bool write_shut = false;    // reset or closed: nothing more is sent
+    bool above_low_water = false;
+    uint64_t queued_at = 0;  // recency for round-robin within a priority
+    bool queued = false;
+  };
+  enum class State { kHandshake, kOpen, kClosing, kDraining, kClosed };
+
+  Connection(Endpoint& endpoint, bool server, const asio::ip::udp::endpoint& remote);
+
+  // Set-up, called by the Endpoint.
+  Result<void> init_server(const ngtcp2_pkt_hd& hd, const ngtcp2_path& path,
+                           const QuicConfig& config, const ngtcp2_cid& scid);
+  Result<void> init_client(const ngtcp2_path& path, const QuicConfig& config,
+                           const ngtcp2_cid& scid, const ngtcp2_cid& dcid);
+  void attach_tls(TlsSession session);
+  ngtcp2_crypto_conn_ref* conn_ref() { return &conn_ref_; }
+
+  // Packet in, from the endpoint.
+  void on_datagram(const ngtcp2_path& path, std::span<const uint8_t> packet);
+  // Write every packet ngtcp2 lets us and re-arm the timer.
+  void flush();
+  void schedule_flush();
+  void arm_timer();
+  void on_timer();
+
+  Stream* find_stream(int64_t id);
+  Stream& stream_for(int64_t id);
+  void enqueue(Stream& s);
+  void dequeue(Stream& s);
+  Stream* next_stream();
+  bool send_packet(const uint8_t* data, size_t len);
+  void enter_closing(const ngtcp2_connection_close_error& ccerr);
+  void enter_draining();
+  void handle_error(int liberr);
+  void linger();
+  void notify_closed(CloseInfo info);
+  void finish_close();
+  CloseInfo remote_close_info();
+
+  void dispatch_events();
+  void post_event(std::function<void()> event);
+
+  // ngtcp2 callbacks (static trampolines in connection.cpp call these).
+  friend struct Callbacks;
+  int on_recv_stream_data(uint32_t flags, int64_t id, const uint8_t* data, size_t len);
+  int on_acked(int64_t id, uint64_t len);
+  int on_stream_close(uint32_t flags, int64_t id, uint64_t code);
+  int on_stream_reset_cb(int64_t id, uint64_t code);
+  int on_stop_sending_cb(int64_t id, uint64_t code);
+  int on_extend_max_stream_data(int64_t id);
+  int on_handshake_completed();
+  int on_new_cid(ngtcp2_cid* cid, uint8_t* token, size_t cidlen);
+  int on_remove_cid(const ngtcp2_cid* cid);
+  void remote_uni_done(int64_t id);
+
+  Endpoint& endpoint_;
+  bool server_;
+  asio::ip::udp::endpoint remote_;
+  State state_ = State::kHandshake;
+  ngtcp2_conn* conn_ = nullptr;
+  ngtcp2_crypto_conn_ref conn_ref_{};
+  TlsSession tls_;
+  ConnectionHandler* handler_ = nullptr;
+  asio::steady_timer timer_;
+  uint64_t timer_deadline_ = UINT64_MAX;
+  bool flush_scheduled_ = false;
+  bool handshake_done_ = false;
+  bool close_notified_ = false;
+
+  std::unordered_map<int64_t, Stream> streams_;
+  // Streams with bytes (or a FIN) to send: (-priority, recency, id).
+  std::set<std::tuple<int64_t, uint64_t, int64_t>> send_queue_;
+  uint64_t recency_ = 0;
+
+  std::vector<std::function<void()>> events_;  // gathered during callbacks
+  std::vector<uint8_t> close_packet_;          // saved CONNECTION_CLOSE
+  std::vector<ngtcp2_cid> cids_;               // our CIDs, registered with the endpoint
+  bool streams_wanted_ = false;                // an open_*_stream hit the limit
+  Stats stats_;
+
+};
+
+// Nanoseconds on the clock ngtcp2 timestamps use.
+uint64_t now_ns();
+
+}  // namespace moq::quic
