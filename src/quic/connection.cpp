@@ -23,15 +23,16 @@ uint64_t now_ns() {
 struct Callbacks {
   static Connection& self(void* user_data) { return *static_cast<Connection*>(user_data); }
 
-  static int recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t, const uint8_t* data,
-                              size_t len, void* ud, void*) {
+  static int recv_stream_data(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t,
+                              const uint8_t* data, size_t len, void* ud, void*) {
     return self(ud).on_recv_stream_data(flags, id, data, len);
   }
   static int acked_stream_data_offset(ngtcp2_conn*, int64_t id, uint64_t, uint64_t len, void* ud,
                                       void*) {
     return self(ud).on_acked(id, len);
   }
-  static int stream_close(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t code, void* ud, void*) {
+  static int stream_close(ngtcp2_conn*, uint32_t flags, int64_t id, uint64_t code, void* ud,
+                          void*) {
     return self(ud).on_stream_close(flags, id, code);
   }
   static int stream_reset(ngtcp2_conn*, int64_t id, uint64_t, uint64_t code, void* ud, void*) {
@@ -159,7 +160,9 @@ Connection::~Connection() {
   if (conn_) ngtcp2_conn_del(conn_);
 }
 
-asio::any_io_executor Connection::executor() const { return endpoint_.executor(); }
+asio::any_io_executor Connection::executor() const {
+  return endpoint_.executor();
+}
 
 Result<void> Connection::init_server(const ngtcp2_pkt_hd& hd, const ngtcp2_path& path,
                                      const QuicConfig& config, const ngtcp2_cid& scid) {
@@ -171,8 +174,8 @@ Result<void> Connection::init_server(const ngtcp2_pkt_hd& hd, const ngtcp2_path&
   params.stateless_reset_token_present = 1;
   endpoint_.reset_token(params.stateless_reset_token, scid);
   const ngtcp2_callbacks cb = Callbacks::make(true);
-  const int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path, hd.version, &cb,
-                                        &settings, &params, nullptr, this);
+  const int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path, hd.version, &cb, &settings,
+                                        &params, nullptr, this);
   if (rv != 0) return liberr("ngtcp2_conn_server_new", rv);
   ngtcp2_conn_set_keep_alive_timeout(conn_, ns(config.keep_alive));
   cids_.push_back(scid);
@@ -363,7 +366,9 @@ int Connection::on_remove_cid(const ngtcp2_cid* cid) {
   return 0;
 }
 
-void Connection::post_event(std::function<void()> event) { events_.push_back(std::move(event)); }
+void Connection::post_event(std::function<void()> event) {
+  events_.push_back(std::move(event));
+}
 
 void Connection::dispatch_events() {
   // Keep this connection alive while handlers run: one may drop the last
@@ -372,7 +377,8 @@ void Connection::dispatch_events() {
   while (!events_.empty()) {
     auto batch = std::move(events_);
     events_.clear();
-    for (auto& e : batch) e();
+    for (auto& e : batch)
+      e();
   }
 }
 
@@ -509,7 +515,8 @@ void Connection::flush() {
   if (state_ != State::kHandshake && state_ != State::kOpen) return;
   const uint64_t ts = now_ns();
   const size_t max_udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
-  const size_t burst = std::max<size_t>(1, std::min<size_t>(64, ngtcp2_conn_get_send_quantum(conn_) / max_udp));
+  const size_t burst =
+      std::max<size_t>(1, std::min<size_t>(64, ngtcp2_conn_get_send_quantum(conn_) / max_udp));
   std::array<uint8_t, 65536> buf;
   std::array<ngtcp2_vec, 16> vecs;
   ngtcp2_path_storage ps;
@@ -532,8 +539,10 @@ void Connection::flush() {
       nvec = s->send.unsent(vecs);
       flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
       uint64_t covered = 0;
-      for (size_t i = 0; i < nvec; ++i) covered += vecs[i].len;
-      if (s->fin_requested && covered == s->send.unsent_bytes()) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+      for (size_t i = 0; i < nvec; ++i)
+        covered += vecs[i].len;
+      if (s->fin_requested && covered == s->send.unsent_bytes())
+        flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
     }
     ngtcp2_ssize datalen = -1;
     ngtcp2_pkt_info pi{};
@@ -685,7 +694,8 @@ void Connection::finish_close() {
   timer_.cancel();
   auto self = shared_from_this();
   dispatch_events();
-  for (const ngtcp2_cid& cid : cids_) endpoint_.unregister_cid(cid);
+  for (const ngtcp2_cid& cid : cids_)
+    endpoint_.unregister_cid(cid);
   cids_.clear();
   streams_.clear();
   endpoint_.remove(self);

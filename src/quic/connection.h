@@ -197,7 +197,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<ngtcp2_cid> cids_;               // our CIDs, registered with the endpoint
   bool streams_wanted_ = false;                // an open_*_stream hit the limit
   Stats stats_;
-
 };
 
 // Nanoseconds on the clock ngtcp2 timestamps use.

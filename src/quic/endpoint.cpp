@@ -53,7 +53,9 @@ Result<std::shared_ptr<Endpoint>> Endpoint::bind(asio::io_context& io,
   return ep;
 }
 
-asio::ip::udp::endpoint Endpoint::local_endpoint() const { return local_; }
+asio::ip::udp::endpoint Endpoint::local_endpoint() const {
+  return local_;
+}
 
 void Endpoint::make_path(ngtcp2_path_storage& ps, const asio::ip::udp::endpoint& remote) const {
   ngtcp2_path_storage_init(&ps, reinterpret_cast<const ngtcp2_sockaddr*>(local_.data()),
@@ -199,18 +201,23 @@ void Endpoint::register_cid(const ngtcp2_cid& cid, std::shared_ptr<Connection> c
   by_cid_[key(cid)] = conn;
 }
 
-void Endpoint::unregister_cid(const ngtcp2_cid& cid) { by_cid_.erase(key(cid)); }
+void Endpoint::unregister_cid(const ngtcp2_cid& cid) {
+  by_cid_.erase(key(cid));
+}
 
 void Endpoint::reset_token(uint8_t* token, const ngtcp2_cid& cid) const {
   ngtcp2_crypto_generate_stateless_reset_token(token, reset_secret_.data(), reset_secret_.size(),
                                                &cid);
 }
 
-void Endpoint::remove(const std::shared_ptr<Connection>& conn) { connections_.erase(conn); }
+void Endpoint::remove(const std::shared_ptr<Connection>& conn) {
+  connections_.erase(conn);
+}
 
 void Endpoint::shutdown(uint64_t code, std::string_view reason) {
   auto copy = connections_;
-  for (const auto& c : copy) c->close(code, reason);
+  for (const auto& c : copy)
+    c->close(code, reason);
   stopped_ = true;
   asio::error_code ec;
   socket_.cancel(ec);

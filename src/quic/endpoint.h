@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include <asio.hpp>
 #include <ngtcp2/ngtcp2.h>
+#include <asio.hpp>
 
 #include "coding/result.h"
 #include "quic/config.h"

@@ -74,8 +74,9 @@ class QuicLoopback : public ::testing::Test {
       client_ = ep.value();
     }
     auto rec = std::make_unique<Recorder>();
-    auto c = client_->connect(udp::endpoint(asio::ip::make_address(host), server_->local_endpoint().port()),
-                              "localhost", *client_tls_);
+    auto c = client_->connect(
+        udp::endpoint(asio::ip::make_address(host), server_->local_endpoint().port()), "localhost",
+        *client_tls_);
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().reason);
     rec->conn = c.value();
     rec->conn->set_handler(rec.get());
@@ -83,7 +84,8 @@ class QuicLoopback : public ::testing::Test {
   }
 
   // Runs the loop until `done` or the deadline.
-  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  bool run_until(const std::function<bool()>& done,
+                 std::chrono::milliseconds limit = std::chrono::seconds(10)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!done()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
@@ -105,7 +107,9 @@ class QuicLoopback : public ::testing::Test {
 
 TEST_F(QuicLoopback, HandshakeAndBidiEcho) {
   on_accept_ = [](Recorder& r) {
-    r.on_data = [&r](int64_t id, const Bytes& b, bool fin) { ASSERT_TRUE(r.conn->write(id, b, fin).ok()); };
+    r.on_data = [&r](int64_t id, const Bytes& b, bool fin) {
+      ASSERT_TRUE(r.conn->write(id, b, fin).ok());
+    };
   };
   auto client = connect();
   ASSERT_TRUE(run_until([&] { return client->handshake; }));
@@ -130,17 +134,24 @@ TEST_F(QuicLoopback, ManyUniStreams) {
       auto id = client->conn->open_uni_stream();
       if (!id.ok()) return;  // wait for credit
       std::string payload(rng() % 20000, '\0');
-      for (auto& ch : payload) ch = static_cast<char>(rng());
+      for (auto& ch : payload)
+        ch = static_cast<char>(rng());
       ASSERT_TRUE(client->conn->write(*id, Bytes::copy(std::string_view(payload)), true).ok());
       sent[*id] = std::move(payload);
       ++opened;
     }
   };
   open_more();
-  ASSERT_TRUE(run_until([&] {
-    open_more();
-    return !accepted_.empty() && accepted_[0]->finished.size() == static_cast<size_t>(kStreams);
-  }, std::chrono::seconds(20))) << "opened " << opened << " finished " << (accepted_.empty() ? 0 : accepted_[0]->finished.size()) << " closed " << (accepted_.empty() ? 0 : accepted_[0]->closed_streams) << " data streams " << (accepted_.empty() ? 0 : accepted_[0]->data.size());
+  ASSERT_TRUE(run_until(
+      [&] {
+        open_more();
+        return !accepted_.empty() && accepted_[0]->finished.size() == static_cast<size_t>(kStreams);
+      },
+      std::chrono::seconds(20)))
+      << "opened " << opened << " finished "
+      << (accepted_.empty() ? 0 : accepted_[0]->finished.size()) << " closed "
+      << (accepted_.empty() ? 0 : accepted_[0]->closed_streams) << " data streams "
+      << (accepted_.empty() ? 0 : accepted_[0]->data.size());
   for (const auto& [id, payload] : sent) {
     ASSERT_EQ(accepted_[0]->data[id], payload) << "stream " << id;
   }
@@ -166,7 +177,8 @@ TEST_F(QuicLoopback, RandomDatagramsDoNotHurtTheServer) {
   const udp::endpoint target(asio::ip::make_address("::1"), server_->local_endpoint().port());
   for (int i = 0; i < 500; ++i) {
     std::vector<uint8_t> d(1 + rng() % 1400);
-    for (auto& b : d) b = static_cast<uint8_t>(rng());
+    for (auto& b : d)
+      b = static_cast<uint8_t>(rng());
     if (i % 3 == 0) d[0] |= 0xc0;  // long header: looks like an Initial
     junk.send_to(asio::buffer(d), target);
   }
