@@ -93,7 +93,8 @@ asio::awaitable<Result<TrackWriter>> BroadcastWriter::next_request() {
     auto polled = broadcast->pop_request();
     if (!polled) co_return polled.error();
     if (*polled) co_return std::move(**polled);
-    if (!co_await broadcast->changed.wait()) co_return detail::cancelled();
+    const bool woke = co_await broadcast->changed.wait();
+    if (!woke) co_return detail::cancelled();
   }
 }
 

@@ -55,7 +55,8 @@ asio::awaitable<Result<Bytes>> SegmentReader::next_chunk() {
     if (*polled) co_return std::move(**polled);
     // Keep the state alive while parked, whatever happens to other handles.
     auto segment = segment_;
-    if (!co_await segment->changed.wait()) co_return detail::cancelled();
+    const bool woke = co_await segment->changed.wait();
+    if (!woke) co_return detail::cancelled();
   }
 }
 

@@ -127,7 +127,8 @@ asio::awaitable<Result<SegmentReader>> TrackReader::next_segment() {
     if (!polled) co_return polled.error();
     if (*polled) co_return std::move(**polled);
     auto track = track_;  // keep the state alive while parked
-    if (!co_await track->changed.wait()) co_return detail::cancelled();
+    const bool woke = co_await track->changed.wait();
+    if (!woke) co_return detail::cancelled();
   }
 }
 

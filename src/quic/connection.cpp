@@ -38,9 +38,6 @@ struct Callbacks {
   static int stream_reset(ngtcp2_conn*, int64_t id, uint64_t, uint64_t code, void* ud, void*) {
     return self(ud).on_stream_reset_cb(id, code);
   }
-  static int stream_stop_sending(ngtcp2_conn*, int64_t id, uint64_t code, void* ud, void*) {
-    return self(ud).on_stop_sending_cb(id, code);
-  }
   static int extend_max_stream_data(ngtcp2_conn*, int64_t id, uint64_t, void* ud, void*) {
     return self(ud).on_extend_max_stream_data(id);
   }
@@ -99,7 +96,6 @@ struct Callbacks {
     cb.acked_stream_data_offset = acked_stream_data_offset;
     cb.stream_close = stream_close;
     cb.stream_reset = stream_reset;
-    cb.stream_stop_sending = stream_stop_sending;
     cb.extend_max_stream_data = extend_max_stream_data;
     cb.extend_max_local_streams_bidi = extend_max_local_streams;
     cb.extend_max_local_streams_uni = extend_max_local_streams;
@@ -322,18 +318,6 @@ int Connection::on_stream_reset_cb(int64_t id, uint64_t code) {
   return 0;
 }
 
-int Connection::on_stop_sending_cb(int64_t id, uint64_t code) {
-  if (Stream* s = find_stream(id)) {
-    s->write_shut = true;
-    s->send.clear();
-    dequeue(*s);
-  }
-  post_event([this, id, code] {
-    if (handler_) handler_->on_stop_sending(id, code);
-  });
-  return 0;
-}
-
 int Connection::on_extend_max_stream_data(int64_t id) {
   if (Stream* s = find_stream(id); s && s->data_blocked) {
     s->data_blocked = false;
@@ -463,6 +447,11 @@ void Connection::stop_sending(int64_t id, uint64_t code) {
   }
 }
 
+bool Connection::write_finished(int64_t id) const {
+  auto it = streams_.find(id);
+  return it != streams_.end() && (it->second.fin_requested || it->second.write_shut);
+}
+
 uint64_t Connection::unacked_bytes(int64_t id) const {
   auto it = streams_.find(id);
   return it == streams_.end() ? 0 : it->second.send.unacked_bytes();
@@ -565,7 +554,16 @@ void Connection::flush() {
           continue;
         case NGTCP2_ERR_STREAM_SHUT_WR:
         case NGTCP2_ERR_STREAM_NOT_FOUND:
-          s->write_shut = true;
+          // Not reset by us, so the peer sent STOP_SENDING (ngtcp2 0.12
+          // answers it with RESET_STREAM itself and has no callback for it;
+          // its code is not reported).
+          if (!s->write_shut) {
+            s->write_shut = true;
+            post_event([this, id] {
+              if (handler_) handler_->on_stop_sending(id, 0);
+            });
+          }
+          s->send.clear();
           dequeue(*s);
           continue;
         default:
@@ -574,6 +572,7 @@ void Connection::flush() {
           return;
       }
     }
+    if (!events_.empty()) dispatch_events();
     if (n == 0) break;  // congestion or pacing limited: the timer resumes us
     if (!send_packet(buf.data(), static_cast<size_t>(n))) break;
     ++packets;
@@ -622,6 +621,15 @@ void Connection::close(uint64_t app_code, std::string_view reason) {
       &ccerr, app_code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
   enter_closing(ccerr);
   dispatch_events();
+}
+
+void Connection::abandon() {
+  if (state_ == State::kClosed) return;
+  notify_closed(CloseInfo{CloseInfo::Kind::kLocal, 0, "endpoint closed", false});
+  state_ = State::kClosed;
+  timer_.cancel();
+  dispatch_events();
+  streams_.clear();
 }
 
 void Connection::enter_closing(const ngtcp2_connection_close_error& ccerr) {

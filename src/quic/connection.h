@@ -49,7 +49,8 @@ class ConnectionHandler {
   virtual void on_stream_data(int64_t stream_id, Bytes data, bool fin) = 0;
   // The peer reset its sending side (RESET_STREAM) with an application code.
   virtual void on_stream_reset(int64_t stream_id, uint64_t code) = 0;
-  // The peer asked us to stop sending (STOP_SENDING).
+  // The peer asked us to stop sending (STOP_SENDING); learnt when next
+  // writing to the stream, and the code is not known (reported as 0).
   virtual void on_stop_sending(int64_t stream_id, uint64_t code) = 0;
   // Both directions of the stream are finished; its id is free.
   virtual void on_stream_closed(int64_t stream_id) = 0;
@@ -97,9 +98,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // STOP_SENDING with an application code (the peer's sending side).
   void stop_sending(int64_t stream_id, uint64_t code);
   uint64_t unacked_bytes(int64_t stream_id) const;
+  // True once a FIN was queued or the stream was reset.
+  bool write_finished(int64_t stream_id) const;
 
   // CONNECTION_CLOSE with an application error code and reason.
   void close(uint64_t app_code, std::string_view reason);
+  // The endpoint is going away: report the connection closed at once,
+  // without a word to the peer.
+  void abandon();
 
   // Counters for tests and logs.
   struct Stats {
@@ -166,7 +172,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int on_acked(int64_t id, uint64_t len);
   int on_stream_close(uint32_t flags, int64_t id, uint64_t code);
   int on_stream_reset_cb(int64_t id, uint64_t code);
-  int on_stop_sending_cb(int64_t id, uint64_t code);
   int on_extend_max_stream_data(int64_t id);
   int on_handshake_completed();
   int on_new_cid(ngtcp2_cid* cid, uint8_t* token, size_t cidlen);

@@ -24,6 +24,10 @@ Endpoint::Endpoint(asio::io_context& io, QuicConfig config, const TlsServerConte
 }
 
 Endpoint::~Endpoint() {
+  // Whoever still holds a connection learns that it is gone.
+  auto remaining = std::move(connections_);
+  for (const auto& c : remaining)
+    c->abandon();
   asio::error_code ec;
   socket_.close(ec);
 }

@@ -86,6 +86,15 @@ void Connection::reset_stream(uint64_t id, uint64_t code) {
   it->second->buffered.clear();
 }
 
+void Connection::reset_buffered_streams() {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, st] : streams_) {
+    if (st->kind == Kind::kWtBuffered) ids.push_back(id);
+  }
+  for (uint64_t id : ids)
+    reset_stream(id, kSessionGone);
+}
+
 void Connection::control_stream_opened(uint64_t stream_id) {
   if (control_id_) return;
   control_id_ = stream_id;

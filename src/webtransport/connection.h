@@ -204,6 +204,12 @@ class Connection {
   // Queues GOAWAY on our control stream.
   bool send_goaway(uint64_t id);
 
+  // Streams still waiting for their session (CONNECT not seen or not yet
+  // accepted). The glue gives them a moment, then calls
+  // reset_buffered_streams(), which resets them with WT_SESSION_GONE.
+  size_t buffered_stream_count() const { return buffered_streams_; }
+  void reset_buffered_streams();
+
   // ---- output ----
   std::vector<Event> poll_events();
   std::vector<Write> poll_writes();

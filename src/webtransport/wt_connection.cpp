@@ -11,6 +11,9 @@
 namespace moq::wt {
 namespace {
 
+// How long a WebTransport stream may wait for its session to be established.
+constexpr auto kBufferedStreamWait = std::chrono::seconds(1);
+
 // The control and CONNECT streams carry what every other stream depends on.
 constexpr int64_t kTopPriority = int64_t{1} << 40;
 
@@ -50,7 +53,8 @@ class WtRecvStream : public transport::RecvStream {
       }
       if (state_->fin) co_return std::optional<Bytes>();
       if (state_->error) co_return *state_->error;
-      if (!co_await state_->notify.wait()) co_return Error{code::kStop, "cancelled"};
+      const bool woke = co_await state_->notify.wait();
+      if (!woke) co_return Error{code::kStop, "cancelled"};
     }
   }
 
@@ -89,7 +93,8 @@ class WtSendStream : public transport::SendStream {
   uint64_t buffered() const override { return conn_->quic().unacked_bytes(id_); }
   asio::awaitable<Result<void>> drained() override {
     while (!state_->error && buffered() > quic::Connection::kLowWater) {
-      if (!co_await state_->notify.wait()) co_return Error{code::kStop, "cancelled"};
+      const bool woke = co_await state_->notify.wait();
+      if (!woke) co_return Error{code::kStop, "cancelled"};
     }
     if (state_->error) co_return *state_->error;
     co_return Result<void>();
@@ -238,6 +243,16 @@ void WtConnection::handle_events() {
               core_.reject(e.session_id, status);
             }
           } else if constexpr (std::is_same_v<E, SessionAccepted>) {
+            // Created now, not when open_session() resumes: the server may
+            // already have opened streams that arrive in this same batch.
+            if (!session_id_) {
+              session_id_ = e.session_id;
+              accepted_ =
+                  std::make_shared<WtSession>(shared_from_this(), e.session_id, pending_path_,
+                                              conn_->remote().address().to_string() + ":" +
+                                                  std::to_string(conn_->remote().port()));
+              session_ = accepted_;
+            }
             changed_.notify_all();
           } else if constexpr (std::is_same_v<E, SessionRejected>) {
             rejected_status_ = e.status;
@@ -266,7 +281,11 @@ void WtConnection::handle_events() {
             const auto id = static_cast<int64_t>(e.stream_id);
             const bool local =
                 (core_.role() == Role::kServer) == h3::stream_id::is_server_initiated(e.stream_id);
-            if (h3::stream_id::is_bidi(e.stream_id) || local) conn_->reset_stream(id, e.h3_code);
+            // A response already completed (e.g. a 405 whose STOP_SENDING made
+            // the client reset its request) must still be delivered.
+            if ((h3::stream_id::is_bidi(e.stream_id) || local) && !conn_->write_finished(id)) {
+              conn_->reset_stream(id, e.h3_code);
+            }
             if (h3::stream_id::is_bidi(e.stream_id) || !local) conn_->stop_sending(id, e.h3_code);
           } else if constexpr (std::is_same_v<E, StopSending>) {
             conn_->stop_sending(static_cast<int64_t>(e.stream_id), e.h3_code);
@@ -279,6 +298,21 @@ void WtConnection::handle_events() {
         ev);
   }
   write_core_output();
+  if (core_.buffered_stream_count() > 0) expire_buffered_streams_later();
+}
+
+// Streams for a session we do not know are held only briefly: its CONNECT
+// may still be on the way, or it may never come.
+void WtConnection::expire_buffered_streams_later() {
+  if (buffer_timer_armed_) return;
+  buffer_timer_armed_ = true;
+  auto timer = std::make_shared<asio::steady_timer>(conn_->executor(), kBufferedStreamWait);
+  timer->async_wait([self = shared_from_this(), timer](const asio::error_code&) {
+    self->buffer_timer_armed_ = false;
+    if (self->closed_) return;
+    self->core_.reset_buffered_streams();
+    self->handle_events();
+  });
 }
 
 void WtConnection::route(uint64_t id, uint64_t session_id, bool bidi, Bytes initial, bool fin) {
@@ -292,7 +326,9 @@ void WtConnection::route(uint64_t id, uint64_t session_id, bool bidi, Bytes init
   auto st = recv_state(sid);
   if (!initial.empty()) st->chunks.push_back(std::move(initial));
   if (fin) st->fin = true;
-  session->incoming(sid, bidi);
+  // The state travels with the stream: a short stream may be finished and
+  // forgotten here before the application accepts it.
+  session->incoming(sid, bidi, std::move(st));
 }
 
 std::shared_ptr<WtConnection::RecvState> WtConnection::recv_state(int64_t id) {
@@ -383,8 +419,8 @@ asio::awaitable<Result<std::shared_ptr<WtSession>>> WtConnection::open_session(
     co_return Error{code::kSession, "cannot send the WebTransport CONNECT"};
   }
   write_core_output();
-  const auto sid = static_cast<uint64_t>(*id);
-  while (!closed_ && !rejected_status_ && !core_.session_established(sid)) {
+  pending_path_ = path;
+  while (!closed_ && !rejected_status_ && !accepted_) {
     co_await changed_.wait();
   }
   if (rejected_status_) {
@@ -392,13 +428,8 @@ asio::awaitable<Result<std::shared_ptr<WtSession>>> WtConnection::open_session(
     co_return Error{*rejected_status_ == 404 ? code::kNotFound : code::kSession,
                     "server answered HTTP " + std::to_string(*rejected_status_)};
   }
-  if (closed_) co_return close_error_.value_or(session_gone());
-  session_id_ = sid;
-  auto s = std::make_shared<WtSession>(
-      self, sid, path,
-      conn_->remote().address().to_string() + ":" + std::to_string(conn_->remote().port()));
-  session_ = s;
-  co_return s;
+  if (closed_ || !accepted_) co_return close_error_.value_or(session_gone());
+  co_return std::move(accepted_);
 }
 
 // ---------------------------------------------------------------- WtSession
@@ -413,19 +444,21 @@ WtSession::~WtSession() {
 }
 
 transport::BidiStream WtSession::make_bidi(int64_t stream_id) {
-  return {make_send(stream_id), make_recv(stream_id)};
+  return {make_send(stream_id), make_recv(stream_id, conn_->recv_state(stream_id))};
 }
 
 std::shared_ptr<transport::SendStream> WtSession::make_send(int64_t stream_id) {
   return std::make_shared<WtSendStream>(conn_, stream_id, conn_->send_state(stream_id));
 }
 
-std::shared_ptr<transport::RecvStream> WtSession::make_recv(int64_t stream_id) {
-  return std::make_shared<WtRecvStream>(conn_, stream_id, conn_->recv_state(stream_id));
+std::shared_ptr<transport::RecvStream> WtSession::make_recv(
+    int64_t stream_id, std::shared_ptr<WtConnection::RecvState> state) {
+  return std::make_shared<WtRecvStream>(conn_, stream_id, std::move(state));
 }
 
-void WtSession::incoming(int64_t stream_id, bool bidi) {
-  (bidi ? incoming_bidi_ : incoming_uni_).push_back(stream_id);
+void WtSession::incoming(int64_t stream_id, bool bidi,
+                         std::shared_ptr<WtConnection::RecvState> state) {
+  (bidi ? incoming_bidi_ : incoming_uni_).push_back({stream_id, std::move(state)});
   incoming_notify_.notify_all();
 }
 
@@ -444,7 +477,8 @@ asio::awaitable<Result<transport::BidiStream>> WtSession::open_bidi() {
     if (id) co_return make_bidi(*id);
     if (conn_->closed()) co_return id.error();
     // Out of stream credit: wait for the peer to raise the limit.
-    if (!co_await conn_->streams_available_.wait()) co_return Error{code::kStop, "cancelled"};
+    const bool woke = co_await conn_->streams_available_.wait();
+    if (!woke) co_return Error{code::kStop, "cancelled"};
   }
 }
 
@@ -455,7 +489,8 @@ asio::awaitable<Result<std::shared_ptr<transport::SendStream>>> WtSession::open_
     auto id = conn_->open_stream(false);
     if (id) co_return make_send(*id);
     if (conn_->closed()) co_return id.error();
-    if (!co_await conn_->streams_available_.wait()) co_return Error{code::kStop, "cancelled"};
+    const bool woke = co_await conn_->streams_available_.wait();
+    if (!woke) co_return Error{code::kStop, "cancelled"};
   }
 }
 
@@ -463,22 +498,24 @@ asio::awaitable<Result<transport::BidiStream>> WtSession::accept_bidi() {
   auto self = shared_from_this();
   while (incoming_bidi_.empty()) {
     if (close_error_) co_return *close_error_;
-    if (!co_await incoming_notify_.wait()) co_return Error{code::kStop, "cancelled"};
+    const bool woke = co_await incoming_notify_.wait();
+    if (!woke) co_return Error{code::kStop, "cancelled"};
   }
-  const int64_t id = incoming_bidi_.front();
+  auto [id, state] = std::move(incoming_bidi_.front());
   incoming_bidi_.pop_front();
-  co_return make_bidi(id);
+  co_return transport::BidiStream{make_send(id), make_recv(id, std::move(state))};
 }
 
 asio::awaitable<Result<std::shared_ptr<transport::RecvStream>>> WtSession::accept_uni() {
   auto self = shared_from_this();
   while (incoming_uni_.empty()) {
     if (close_error_) co_return *close_error_;
-    if (!co_await incoming_notify_.wait()) co_return Error{code::kStop, "cancelled"};
+    const bool woke = co_await incoming_notify_.wait();
+    if (!woke) co_return Error{code::kStop, "cancelled"};
   }
-  const int64_t id = incoming_uni_.front();
+  auto [id, state] = std::move(incoming_uni_.front());
   incoming_uni_.pop_front();
-  co_return make_recv(id);
+  co_return make_recv(id, std::move(state));
 }
 
 void WtSession::close(uint32_t code, std::string_view reason) {
@@ -488,7 +525,8 @@ void WtSession::close(uint32_t code, std::string_view reason) {
 asio::awaitable<Error> WtSession::closed() {
   auto self = shared_from_this();
   while (!close_error_) {
-    if (!co_await closed_notify_.wait()) co_return Error{code::kStop, "cancelled"};
+    const bool woke = co_await closed_notify_.wait();
+    if (!woke) co_return Error{code::kStop, "cancelled"};
   }
   co_return *close_error_;
 }

@@ -81,6 +81,7 @@ class WtConnection : public quic::ConnectionHandler,
   void route(uint64_t id, uint64_t session_id, bool bidi, Bytes initial, bool fin);
   void end_session(Error why);
   void close_connection_soon();
+  void expire_buffered_streams_later();
 
   std::shared_ptr<quic::Connection> conn_;
   std::shared_ptr<WtConnection> self_;  // alive while the QUIC connection is
@@ -90,7 +91,10 @@ class WtConnection : public quic::ConnectionHandler,
   std::weak_ptr<WtSession> session_;  // owned by the application
   std::optional<uint64_t> session_id_;
   std::optional<uint32_t> rejected_status_;
+  std::shared_ptr<WtSession> accepted_;  // client: until open_session() hands it out
+  std::string pending_path_;
   bool settings_ok_ = false;
+  bool buffer_timer_armed_ = false;
   bool closed_ = false;
   std::optional<Error> close_error_;
   std::unordered_map<int64_t, std::shared_ptr<RecvState>> recv_;
@@ -122,16 +126,18 @@ class WtSession : public transport::Session, public std::enable_shared_from_this
   friend class WtConnection;
   transport::BidiStream make_bidi(int64_t stream_id);
   std::shared_ptr<transport::SendStream> make_send(int64_t stream_id);
-  std::shared_ptr<transport::RecvStream> make_recv(int64_t stream_id);
-  void incoming(int64_t stream_id, bool bidi);
+  std::shared_ptr<transport::RecvStream> make_recv(int64_t stream_id,
+                                                   std::shared_ptr<WtConnection::RecvState> state);
+  void incoming(int64_t stream_id, bool bidi, std::shared_ptr<WtConnection::RecvState> state);
   void ended(Error why);
 
   std::shared_ptr<WtConnection> conn_;
   uint64_t id_;
   std::string path_;
   std::string peer_;
-  std::deque<int64_t> incoming_uni_;
-  std::deque<int64_t> incoming_bidi_;
+  using Incoming = std::pair<int64_t, std::shared_ptr<WtConnection::RecvState>>;
+  std::deque<Incoming> incoming_uni_;
+  std::deque<Incoming> incoming_bidi_;
   async::Notify incoming_notify_;
   std::optional<Error> close_error_;
   async::Notify closed_notify_;

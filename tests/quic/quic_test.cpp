@@ -23,6 +23,9 @@ struct Recorder : ConnectionHandler {
   std::set<int64_t> finished;
   std::optional<CloseInfo> closed;
   std::function<void(int64_t, const Bytes&, bool)> on_data;
+  ~Recorder() override {
+    if (conn) conn->set_handler(nullptr);
+  }
 
   void on_handshake_done() override { handshake = true; }
   void on_stream_data(int64_t id, Bytes bytes, bool fin) override {
