@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <map>
 
 #include "quic/tls_cert.h"
 
@@ -39,6 +40,15 @@ void add_log_option(CLI::App& app, std::string& level) {
 void setup_logging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+}
+
+void add_quic_options(CLI::App& app, quic::QuicConfig& config, const std::string& env_prefix) {
+  static const std::map<std::string, quic::CongestionControl> kAlgorithms = {
+      {"cubic", quic::CongestionControl::kCubic}, {"bbr", quic::CongestionControl::kBbr}};
+  app.add_option("--congestion-control", config.congestion_control, "cubic or bbr")
+      ->envname(env_prefix + "_CONGESTION_CONTROL")
+      ->transform(CLI::CheckedTransformer(kAlgorithms, CLI::ignore_case).description(""))
+      ->option_text("cubic|bbr [cubic]");
 }
 
 void add_server_tls_options(CLI::App& app, ServerTlsOptions& opts, const std::string& env_prefix) {

@@ -9,6 +9,7 @@
 #include <asio/ip/udp.hpp>
 
 #include "coding/result.h"
+#include "quic/config.h"
 #include "quic/tls_client.h"
 #include "quic/tls_server.h"
 
@@ -20,6 +21,9 @@ Result<asio::ip::udp::endpoint> parse_socket_address(const std::string& text);
 // --log-level trace|debug|info|warn|error|off (env MOQ_LOG_LEVEL).
 void add_log_option(CLI::App& app, std::string& level);
 void setup_logging(const std::string& level);
+
+// --congestion-control cubic|bbr (env <PREFIX>_CONGESTION_CONTROL).
+void add_quic_options(CLI::App& app, quic::QuicConfig& config, const std::string& env_prefix);
 
 // --tls-cert/--tls-key (repeatable, paired by position) and --dev.
 struct ServerTlsOptions {

@@ -17,7 +17,8 @@
 
 namespace {
 
-int run_server(const std::string& listen, const moq::app::ServerTlsOptions& tls_opts) {
+int run_server(const std::string& listen, const moq::quic::QuicConfig& config,
+               const moq::app::ServerTlsOptions& tls_opts) {
   auto addr = moq::app::parse_socket_address(listen);
   if (!addr) {
     std::cerr << "moq-wt-echo: " << addr.error().reason << "\n";
@@ -30,8 +31,7 @@ int run_server(const std::string& listen, const moq::app::ServerTlsOptions& tls_
   }
   asio::io_context io;
   auto server = moq::wt::Server::start(
-      io, *addr, moq::quic::QuicConfig{}, tls.value(),
-      [](const moq::wt::SessionRequested&) { return 200u; },
+      io, *addr, config, tls.value(), [](const moq::wt::SessionRequested&) { return 200u; },
       [&io](std::shared_ptr<moq::wt::WtSession> s) {
         asio::co_spawn(io, moq::echo::serve(std::move(s)), asio::detached);
       });
@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--connect", connect, "act as a client: connect to this https:// URL");
   app.add_option("--message", message, "client: the bidi message to send")->capture_default_str();
+  moq::quic::QuicConfig quic_config;
+  moq::app::add_quic_options(app, quic_config, "MOQ_ECHO");
   moq::app::add_server_tls_options(app, server_tls, "MOQ_ECHO");
   moq::app::add_client_tls_options(app, client_tls, "MOQ_ECHO");
   moq::app::add_log_option(app, log_level);
@@ -128,5 +130,5 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   moq::app::setup_logging(log_level);
   if (!connect.empty()) return run_client(connect, message, client_tls);
-  return run_server(listen, server_tls);
+  return run_server(listen, quic_config, server_tls);
 }
