@@ -248,10 +248,9 @@ int Connection::on_recv_stream_data(uint32_t flags, int64_t id, const uint8_t* d
   // The single ingress copy: ngtcp2's buffer is only valid during this call.
   Bytes bytes = len ? Bytes::copy(std::span<const uint8_t>(data, len)) : Bytes();
   const bool fin = flags & NGTCP2_STREAM_DATA_FLAG_FIN;
-  // Consumed as soon as it is handed on; the application's own queues (the
-  // cache, bounded by expiry) provide the backpressure.
-  ngtcp2_conn_extend_max_stream_offset(conn_, id, len);
-  ngtcp2_conn_extend_max_offset(conn_, len);
+  // Flow-control credit comes back only when the application says it has
+  // consumed the bytes (consume()): a reader that stops reading stops its
+  // peer instead of filling our memory.
   post_event([this, id, bytes = std::move(bytes), fin]() mutable {
     if (handler_) handler_->on_stream_data(id, std::move(bytes), fin);
   });
@@ -445,6 +444,14 @@ void Connection::stop_sending(int64_t id, uint64_t code) {
     ngtcp2_conn_shutdown_stream_read(conn_, id, code);
     schedule_flush();
   }
+}
+
+void Connection::consume(int64_t id, uint64_t n) {
+  if (n == 0 || !conn_ || state_ == State::kClosed) return;
+  // The stream may be gone already; the connection's window still counts.
+  ngtcp2_conn_extend_max_stream_offset(conn_, id, n);
+  ngtcp2_conn_extend_max_offset(conn_, n);
+  schedule_flush();
 }
 
 bool Connection::write_finished(int64_t id) const {

@@ -46,6 +46,7 @@ class ConnectionHandler {
   virtual ~ConnectionHandler() = default;
   virtual void on_handshake_done() = 0;
   // Bytes of a stream in order; `fin` on the last chunk (data may be empty).
+  // Flow-control credit returns only through Connection::consume().
   virtual void on_stream_data(int64_t stream_id, Bytes data, bool fin) = 0;
   // The peer reset its sending side (RESET_STREAM) with an application code.
   virtual void on_stream_reset(int64_t stream_id, uint64_t code) = 0;
@@ -93,6 +94,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Result<void> finish(int64_t stream_id) { return write(stream_id, Bytes(), true); }
   // Larger goes first when congestion or flow control limits sending.
   void set_priority(int64_t stream_id, int64_t priority);
+  // The application is done with `n` received bytes of a stream: the peer may
+  // send that much more (stream and connection flow control).
+  void consume(int64_t stream_id, uint64_t n);
   // RESET_STREAM with an application code (our sending side).
   void reset_stream(int64_t stream_id, uint64_t code);
   // STOP_SENDING with an application code (the peer's sending side).

@@ -44,11 +44,15 @@ class WtRecvStream : public transport::RecvStream {
                std::shared_ptr<WtConnection::RecvState> state)
       : conn_(std::move(conn)), id_(id), state_(std::move(state)) {}
 
+  ~WtRecvStream() override { discard(); }
+
   asio::awaitable<Result<std::optional<Bytes>>> read() override {
     for (;;) {
       if (!state_->chunks.empty()) {
         Bytes b = std::move(state_->chunks.front());
         state_->chunks.pop_front();
+        // Read: the peer may send that much more.
+        conn_->quic().consume(id_, state_->take_credit(b.size()));
         co_return std::optional<Bytes>(std::move(b));
       }
       if (state_->fin) co_return std::optional<Bytes>();
@@ -59,12 +63,23 @@ class WtRecvStream : public transport::RecvStream {
   }
 
   void stop(uint32_t code) override {
+    discard();
     if (state_->fin || state_->error) return;
     state_->error = Error{code::kStop, "stopped"};
     conn_->quic().stop_sending(id_, to_http3(code));
   }
 
  private:
+  // Bytes received but never read still count against the connection's
+  // window: give that credit back.
+  void discard() {
+    uint64_t unread = 0;
+    for (const Bytes& b : state_->chunks)
+      unread += b.size();
+    state_->chunks.clear();
+    conn_->quic().consume(id_, state_->take_credit(unread));
+  }
+
   std::shared_ptr<WtConnection> conn_;
   int64_t id_;
   std::shared_ptr<WtConnection::RecvState> state_;
@@ -153,6 +168,9 @@ void WtConnection::on_stream_data(int64_t id, Bytes data, bool fin) {
     st.notify.notify_all();
     return;
   }
+  // The core buffers only what it must (headers, capsules, a stream's first
+  // bytes until it is routed), so its input is consumed at once.
+  conn_->consume(id, data.size());
   core_.on_stream_data(static_cast<uint64_t>(id), std::move(data), fin);
   handle_events();
 }
@@ -324,6 +342,7 @@ void WtConnection::route(uint64_t id, uint64_t session_id, bool bidi, Bytes init
     return;
   }
   auto st = recv_state(sid);
+  st->preconsumed += initial.size();  // the core's input was consumed already
   if (!initial.empty()) st->chunks.push_back(std::move(initial));
   if (fin) st->fin = true;
   // The state travels with the stream: a short stream may be finished and

@@ -52,6 +52,13 @@ class WtConnection : public quic::ConnectionHandler,
     bool fin = false;
     std::optional<Error> error;
     async::Notify notify;
+    uint64_t preconsumed = 0;  // queued bytes whose credit was returned already
+    // Credit to return for `n` bytes leaving the queue.
+    uint64_t take_credit(uint64_t n) {
+      const uint64_t already = std::min(n, preconsumed);
+      preconsumed -= already;
+      return n - already;
+    }
   };
   struct SendState {
     std::optional<Error> error;

@@ -29,6 +29,7 @@ struct Recorder : ConnectionHandler {
 
   void on_handshake_done() override { handshake = true; }
   void on_stream_data(int64_t id, Bytes bytes, bool fin) override {
+    conn->consume(id, bytes.size());
     data[id] += bytes.view();
     if (fin) finished.insert(id);
     if (on_data) on_data(id, bytes, fin);

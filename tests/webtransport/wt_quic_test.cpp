@@ -305,6 +305,7 @@ struct RawH3 : quic::ConnectionHandler {
   }
   void on_handshake_done() override { ready = true; }
   void on_stream_data(int64_t id, Bytes b, bool fin) override {
+    conn->consume(id, b.size());
     data[id] += b.view();
     if (fin) finished.insert(id);
   }
