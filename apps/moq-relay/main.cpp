@@ -1,0 +1,117 @@
+// moq-relay: the MoQ (KIXEL_00) fan-out server. Publishers and subscribers
+// connect over WebTransport to https://HOST:PORT/NAME; the relay forwards each
+// broadcast NAME from its one publisher to every subscriber, holding one
+// upstream subscription per track and serving late joiners from its cache.
+//
+// Usage:
+//   moq-relay --dev                       # self-signed cert, [::]:4443, prints
+//                                         # its URL and certificate fingerprint
+//   moq-relay --listen [::]:4443 --tls-cert cert.pem --tls-key key.pem
+//   moq-relay ... --tls-cert a.pem --tls-key a.key --tls-cert b.pem --tls-key b.key
+//                                         # several certificates, chosen by SNI
+//
+// Flags (each also MOQ_RELAY_<FLAG> in the environment, e.g. MOQ_RELAY_LISTEN):
+//   --listen ADDR      UDP address for QUIC [[::]:4443]
+//   --tls-cert PATH    PEM chain, repeatable, paired by position with --tls-key
+//   --tls-key PATH     PEM private key (PKCS#8, SEC1 EC or RSA)
+//   --tls-root PATH    roots trusted for relay-to-relay connections (repeatable)
+//   --dev              also serve GET https://HOST:PORT/fingerprint over TCP;
+//                      without --tls-cert, generate a localhost certificate
+//   --api URL          moq-api for clustering (parsed; clustering comes later)
+//   --api-node URL     this relay's https:// URL (needed with --api)
+//   --log-level LEVEL  trace|debug|info|warn|error|off [info]
+//
+// stdout gets two lines once listening ("listening: https://localhost:4443"
+// and "fingerprint: <hex>"); logs go to stderr. SIGINT/SIGTERM close every
+// session and exit 0.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "dev_https.h"
+#include "options.h"
+#include "relay.h"
+#include "relay_options.h"
+
+namespace {
+
+int fail(const std::string& message) {
+  std::cerr << "moq-relay: " << message << "\n";
+  return EXIT_FAILURE;
+}
+
+// What a user can paste into a browser or moq-pub/moq-sub.
+std::string public_url(const asio::ip::udp::endpoint& local) {
+  const auto address = local.address();
+  std::string host = address.is_unspecified() ? "localhost"
+                     : address.is_v6()        ? "[" + address.to_string() + "]"
+                                              : address.to_string();
+  return "https://" + host + ":" + std::to_string(local.port());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"moq-relay: Media over QUIC (KIXEL_00) relay", "moq-relay"};
+  moq::relay::RelayOptions options;
+  moq::relay::add_relay_options(app, options);
+  app.set_version_flag("--version", std::string("moq-relay ") + MOQ_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("moq-relay"));
+  moq::app::setup_logging(options.log_level);
+
+  if (auto valid = moq::relay::validate(options); !valid) return fail(valid.error().reason);
+  if (!options.api.empty()) {
+    spdlog::warn("--api {}: clustering is not implemented yet; serving as a single node",
+                 options.api);
+  }
+  auto listen = moq::app::parse_socket_address(options.listen);
+  if (!listen) return fail(listen.error().reason);
+  auto tls = moq::app::make_server_tls(options.tls);
+  if (!tls) return fail(tls.error().reason);
+
+  asio::io_context io;
+  moq::relay::RelayConfig config;
+  config.listen = *listen;
+  auto relay = moq::relay::Relay::start(io, config, tls.value());
+  if (!relay) return fail("can't listen on " + options.listen + ": " + relay.error().reason);
+  const auto local = relay.value()->local_endpoint();
+
+  std::unique_ptr<moq::relay::DevHttpsServer> dev;
+  if (options.tls.dev) {
+    auto started = moq::relay::DevHttpsServer::start(local.address(), local.port(), tls.value());
+    if (!started) return fail(started.error().reason);
+    dev = std::move(started.value());
+  }
+
+  const std::string url = public_url(local);
+  const std::string fingerprint = tls->fingerprint_hex();
+  std::cout << "listening: " << url << std::endl;
+  std::cout << "fingerprint: " << fingerprint << std::endl;
+  spdlog::info("listening on {} (UDP{}), {}", options.listen, dev ? " and TCP /fingerprint" : "",
+               url);
+  spdlog::info("certificate fingerprint (sha-256): {}", fingerprint);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::steady_timer grace(io);
+  signals.async_wait([&](const asio::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("signal {}: closing every session", signal);
+    relay.value()->shutdown();
+    if (dev) dev->stop();
+    // Let the close frames go out and the sessions log their end.
+    grace.expires_after(std::chrono::milliseconds(200));
+    grace.async_wait([&io](const asio::error_code&) { io.stop(); });
+  });
+  io.run();
+  spdlog::info("stopped");
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,61 @@
+#include "relay_options.h"
+
+namespace moq::relay {
+namespace {
+
+bool starts_with(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+void add_relay_options(CLI::App& app, RelayOptions& options) {
+  app.add_option("--listen", options.listen,
+                 "UDP address for QUIC ([::] serves IPv4 and IPv6); with --dev also TCP")
+      ->envname("MOQ_RELAY_LISTEN")
+      ->capture_default_str();
+  app::add_server_tls_options(app, options.tls, "MOQ_RELAY");
+  app.add_option("--tls-root", options.roots,
+                 "PEM root certificate trusted when connecting to other relays (repeatable; "
+                 "default: the system roots)")
+      ->envname("MOQ_RELAY_TLS_ROOT")
+      ->delimiter(',');
+  app.add_option("--api", options.api, "moq-api URL for clustering (absent: single node)")
+      ->envname("MOQ_RELAY_API");
+  app.add_option("--api-node", options.api_node,
+                 "this relay's own https:// URL, advertised in moq-api (needed with --api)")
+      ->envname("MOQ_RELAY_API_NODE");
+  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
+      ->envname("MOQ_RELAY_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+}
+
+Result<void> validate(const RelayOptions& options) {
+  if (auto listen = app::parse_socket_address(options.listen); !listen) {
+    return Error{code::kInternal, "--listen: " + listen.error().reason};
+  }
+  if (options.tls.certs.size() != options.tls.keys.size()) {
+    return Error{code::kInternal,
+                 "--tls-cert and --tls-key must be given the same number of times"};
+  }
+  if (!options.api.empty()) {
+    if (!starts_with(options.api, "http://") && !starts_with(options.api, "https://")) {
+      return Error{code::kInternal, "--api must be an http:// or https:// URL: " + options.api};
+    }
+    if (options.api_node.empty()) return Error{code::kInternal, "--api needs --api-node"};
+  }
+  if (!options.api_node.empty() && !starts_with(options.api_node, "https://")) {
+    return Error{code::kInternal, "--api-node must be an https:// URL: " + options.api_node};
+  }
+  if (!options.roots.empty()) {
+    app::ClientTlsOptions client;
+    client.roots = options.roots;
+    if (auto tls = app::make_client_tls(client); !tls) {
+      return Error{code::kInternal, "--tls-root: " + tls.error().reason};
+    }
+  }
+  return {};
+}
+
+}  // namespace moq::relay

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "coding/result.h"
+#include "options.h"
+
+namespace moq::relay {
+
+// Everything moq-relay takes on the command line; every flag can also come
+// from the environment as MOQ_RELAY_<FLAG> (e.g. MOQ_RELAY_LISTEN).
+struct RelayOptions {
+  std::string listen = "[::]:4443";
+  app::ServerTlsOptions tls;       // --tls-cert/--tls-key (paired), --dev
+  std::vector<std::string> roots;  // --tls-root: trusted for relay-to-relay
+  std::string api;                 // --api: moq-api URL (clustering)
+  std::string api_node;            // --api-node: this relay's https:// URL
+  std::string log_level = "info";
+};
+
+void add_relay_options(CLI::App& app, RelayOptions& options);
+
+// Checks what CLI11 can't: --api needs an https:// --api-node, URLs look like
+// URLs, the --tls-root files load. Certificate/key pairing is checked when
+// the TLS context is made.
+Result<void> validate(const RelayOptions& options);
+
+}  // namespace moq::relay

@@ -1,0 +1,233 @@
+// Fan-out through the real moq-relay: every subscriber gets every segment
+// byte-exact, with one upstream SUBSCRIBE per track; late joiners get the
+// cache; the publisher leaving resets everyone and frees the name.
+
+#include <limits>
+
+#include "relay/relay_fixture.h"
+
+namespace moq::relay_test {
+namespace {
+
+struct SegmentSpec {
+  uint64_t sequence;
+  int32_t priority;
+  std::optional<std::chrono::seconds> expires;
+};
+
+// Mixed priorities (higher and lower than earlier ones, ties) and expiries.
+const std::vector<SegmentSpec>& media_segments() {
+  static const std::vector<SegmentSpec> specs = {
+      {0, 10, std::chrono::seconds(30)}, {1, -5, std::nullopt}, {2, 300, std::chrono::seconds(10)},
+      {3, 7, std::chrono::seconds(30)},  {4, 7, std::nullopt},  {5, 1000, std::chrono::seconds(5)},
+  };
+  return specs;
+}
+
+void check_track(const ReceivedTrack& got, const std::string& track,
+                 const std::vector<SegmentSpec>& specs, const std::string& who) {
+  SCOPED_TRACE(who + " track " + track);
+  ASSERT_TRUE(got.end.has_value());
+  EXPECT_TRUE(got.end->is_closed()) << got.end->code << " " << got.end->reason;
+  ASSERT_EQ(got.segments.size(), specs.size());
+  for (const auto& spec : specs) {
+    const ReceivedSegment* s = got.find(spec.sequence);
+    ASSERT_NE(s, nullptr) << "missing segment " << spec.sequence;
+    ASSERT_TRUE(s->end && s->end->is_closed()) << "segment " << spec.sequence;
+    EXPECT_EQ(s->priority, spec.priority);
+    EXPECT_EQ(s->expires.has_value(), spec.expires.has_value());
+    if (spec.expires && s->expires) {
+      EXPECT_EQ(*s->expires, *spec.expires);
+    }
+    EXPECT_TRUE(s->payload == payload_for(track, spec.sequence))
+        << "segment " << spec.sequence << ": " << s->payload.size() << " bytes, expected "
+        << payload_for(track, spec.sequence).size();
+  }
+}
+
+TEST_F(RelayTest, TwentySubscribersGetEverySegmentByteExactWithOneUpstreamSubscribe) {
+  auto pub = publish("show");
+  ASSERT_TRUE(pub);
+  auto catalog = pub->writer.create_track(".catalog");
+  auto video = pub->writer.create_track("video");
+  auto audio = pub->writer.create_track("audio");
+  ASSERT_TRUE(catalog && video && audio);
+  const std::vector<SegmentSpec> catalog_specs = {
+      {0, std::numeric_limits<int32_t>::max(), std::nullopt}};
+  write_segment(*catalog, 0, catalog_specs[0].priority, std::nullopt, payload_for(".catalog", 0));
+  (void)catalog->finish();
+  // Half of the media is cached before anyone subscribes, half is live.
+  const auto& specs = media_segments();
+  for (size_t i = 0; i < 3; ++i) {
+    write_segment(*video, specs[i].sequence, specs[i].priority, specs[i].expires,
+                  payload_for("video", specs[i].sequence));
+    write_segment(*audio, specs[i].sequence, specs[i].priority, specs[i].expires,
+                  payload_for("audio", specs[i].sequence));
+  }
+
+  constexpr int kSubscribers = 20;
+  std::vector<std::shared_ptr<Subscriber>> subs;
+  for (int i = 0; i < kSubscribers; ++i) {
+    auto sub = subscriber("show");
+    ASSERT_TRUE(sub);
+    subscribe(*sub, ".catalog");
+    subscribe(*sub, "video");
+    subscribe(*sub, "audio");
+    subs.push_back(sub);
+  }
+  ASSERT_TRUE(run_until(
+      [&] {
+        for (auto& s : subs) {
+          if (s->tracks["video"]->complete() < 3 || s->tracks["audio"]->complete() < 3)
+            return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(15)));
+
+  for (size_t i = 3; i < specs.size(); ++i) {
+    write_segment(*video, specs[i].sequence, specs[i].priority, specs[i].expires,
+                  payload_for("video", specs[i].sequence));
+    write_segment(*audio, specs[i].sequence, specs[i].priority, specs[i].expires,
+                  payload_for("audio", specs[i].sequence));
+  }
+  (void)video->finish();
+  (void)audio->finish();
+  ASSERT_TRUE(run_until(
+      [&] {
+        for (auto& s : subs) {
+          for (auto& [name, track] : s->tracks) {
+            if (!track->end) return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::seconds(15)));
+
+  for (int i = 0; i < kSubscribers; ++i) {
+    const std::string who = "subscriber " + std::to_string(i);
+    check_track(*subs[i]->tracks[".catalog"], ".catalog", catalog_specs, who);
+    check_track(*subs[i]->tracks["video"], "video", specs, who);
+    check_track(*subs[i]->tracks["audio"], "audio", specs, who);
+  }
+  // Deduplication: the relay asked the publisher once per track.
+  EXPECT_EQ(pub->session->publisher_stats().subscriptions, 3u);
+  EXPECT_FALSE(pub->end.has_value());
+}
+
+TEST_F(RelayTest, LateJoinerGetsCachedSegmentsButNotExpiredOnes) {
+  auto pub = publish("late");
+  ASSERT_TRUE(pub);
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  write_segment(*video, 0, 1, std::nullopt, payload_for("video", 3));
+  write_segment(*video, 1, 2, std::chrono::seconds(1), payload_for("video", 4));
+  write_segment(*video, 2, 3, std::chrono::seconds(30), payload_for("video", 5));
+
+  auto early = subscriber("late");
+  ASSERT_TRUE(early);
+  subscribe(*early, "video");
+  ASSERT_TRUE(run_until([&] { return early->tracks["video"]->complete() == 3; }));
+
+  // Segment 1 expires (1 s) in the relay's cache meanwhile.
+  run_until([] { return false; }, std::chrono::milliseconds(2200));
+  auto late = subscriber("late");
+  ASSERT_TRUE(late);
+  subscribe(*late, "video");
+  ASSERT_TRUE(run_until([&] { return late->tracks["video"]->complete() == 2; }));
+  write_segment(*video, 3, 4, std::nullopt, payload_for("video", 6));
+  ASSERT_TRUE(run_until([&] {
+    return late->tracks["video"]->complete() == 3 && early->tracks["video"]->complete() == 4;
+  }));
+
+  const auto& got = *late->tracks["video"];
+  EXPECT_EQ(got.find(1), nullptr) << "an expired segment was served";
+  ASSERT_NE(got.find(0), nullptr);
+  ASSERT_NE(got.find(2), nullptr);
+  ASSERT_NE(got.find(3), nullptr);
+  EXPECT_TRUE(got.find(0)->payload == payload_for("video", 3));
+  EXPECT_TRUE(got.find(2)->payload == payload_for("video", 5));
+  EXPECT_TRUE(got.find(3)->payload == payload_for("video", 6));
+  // The late joiner was served from the cache: still one upstream SUBSCRIBE.
+  EXPECT_EQ(pub->session->publisher_stats().subscriptions, 1u);
+}
+
+TEST_F(RelayTest, SubscriberOfUnknownBroadcastGets404) {
+  auto sub = subscriber("nobody-here");
+  ASSERT_TRUE(sub);
+  subscribe(*sub, "video");
+  subscribe(*sub, ".catalog");
+  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->end && sub->tracks[".catalog"]->end; }));
+  EXPECT_EQ(sub->tracks["video"]->end->code, code::kNotFound);
+  EXPECT_EQ(sub->tracks[".catalog"]->end->code, code::kNotFound);
+  EXPECT_FALSE(sub->end.has_value()) << "the session itself stays up";
+}
+
+TEST_F(RelayTest, PublisherLeavingResetsEveryoneAndFreesTheName) {
+  auto first = publish("show");
+  ASSERT_TRUE(first);
+  auto video = first->writer.create_track("video");
+  ASSERT_TRUE(video);
+  write_segment(*video, 0, 1, std::nullopt, payload_for("video", 4));
+  write_segment(*video, 1, 1, std::nullopt, payload_for("video", 5));
+
+  std::vector<std::shared_ptr<Subscriber>> subs;
+  for (int i = 0; i < 3; ++i) {
+    subs.push_back(subscriber("show"));
+    ASSERT_TRUE(subs.back());
+    subscribe(*subs.back(), "video");
+  }
+  ASSERT_TRUE(run_until([&] {
+    for (auto& s : subs) {
+      if (s->tracks["video"]->complete() < 2) return false;
+    }
+    return true;
+  }));
+
+  // The publisher goes away with an error: every subscriber's track is reset
+  // with the code its session ended with.
+  const Error crash{code::kInternal, "publisher crashed"};
+  first->session->close(crash);
+  ASSERT_TRUE(run_until([&] {
+    for (auto& s : subs) {
+      if (!s->tracks["video"]->end) return false;
+    }
+    return true;
+  }));
+  for (auto& s : subs) {
+    EXPECT_EQ(s->tracks["video"]->end->code, crash.code);
+    EXPECT_EQ(s->tracks["video"]->end->reason, crash.reason);
+  }
+
+  // The name is free again; new subscribers get the new broadcast.
+  auto second = publish("show");
+  ASSERT_TRUE(second);
+  auto video2 = second->writer.create_track("video");
+  ASSERT_TRUE(video2);
+  write_segment(*video2, 0, 1, std::nullopt, payload_for("second", 2));
+  auto fresh = subscriber("show");
+  ASSERT_TRUE(fresh);
+  subscribe(*fresh, "video");
+  ASSERT_TRUE(run_until([&] { return fresh->tracks["video"]->complete() == 1; }));
+  EXPECT_TRUE(fresh->tracks["video"]->segments[0].payload == payload_for("second", 2));
+  EXPECT_EQ(second->session->publisher_stats().subscriptions, 1u);
+}
+
+TEST_F(RelayTest, PublisherClosingCleanlyEndsTracksCleanly) {
+  auto pub = publish("bye");
+  ASSERT_TRUE(pub);
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  write_segment(*video, 0, 1, std::nullopt, payload_for("video", 5));
+  auto sub = subscriber("bye");
+  ASSERT_TRUE(sub);
+  subscribe(*sub, "video");
+  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->complete() == 1; }));
+  pub->session->close(Error::closed());
+  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->end.has_value(); }));
+  EXPECT_TRUE(sub->tracks["video"]->end->is_closed()) << sub->tracks["video"]->end->code;
+  EXPECT_TRUE(sub->tracks["video"]->segments[0].payload == payload_for("video", 5));
+}
+
+}  // namespace
+}  // namespace moq::relay_test
