@@ -126,7 +126,10 @@ class WtSendStream : public transport::SendStream {
 // ---------------------------------------------------------------- WtConnection
 
 WtConnection::WtConnection(std::shared_ptr<quic::Connection> conn, Role role)
-    : conn_(std::move(conn)), core_(Config{role}) {}
+    : conn_(std::move(conn)),
+      core_(Config{role}),
+      close_timer_(conn_->executor()),
+      buffer_timer_(conn_->executor()) {}
 
 std::shared_ptr<WtConnection> WtConnection::attach_server(std::shared_ptr<quic::Connection> conn,
                                                           RequestHandler on_request,
@@ -324,8 +327,10 @@ void WtConnection::handle_events() {
 void WtConnection::expire_buffered_streams_later() {
   if (buffer_timer_armed_) return;
   buffer_timer_armed_ = true;
-  auto timer = std::make_shared<asio::steady_timer>(conn_->executor(), kBufferedStreamWait);
-  timer->async_wait([self = shared_from_this(), timer](const asio::error_code&) {
+  buffer_timer_.expires_after(kBufferedStreamWait);
+  buffer_timer_.async_wait([weak = weak_from_this()](const asio::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self) return;
     self->buffer_timer_armed_ = false;
     if (self->closed_) return;
     self->core_.reset_buffered_streams();
@@ -394,29 +399,22 @@ void WtConnection::close_session(uint32_t code, std::string_view reason) {
 // only after the CLOSE capsule had its chance to arrive (a browser reports
 // the capsule's code only if it sees it before CONNECTION_CLOSE).
 void WtConnection::close_connection_soon() {
-  auto timer = std::make_shared<asio::steady_timer>(conn_->executor());
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  auto step = std::make_shared<std::function<void()>>();
-  *step = [self = shared_from_this(), timer, deadline, step] {
-    const bool acked = !self->session_id_ ||
-                       self->conn_->unacked_bytes(static_cast<int64_t>(*self->session_id_)) == 0;
-    if (self->closed_) {
-      *step = nullptr;  // break the cycle
-      return;
-    }
-    if (acked || std::chrono::steady_clock::now() > deadline) {
-      self->conn_->close(h3::error::kNoError, "");
-      *step = nullptr;
-      return;
-    }
-    timer->expires_after(std::chrono::milliseconds(20));
-    timer->async_wait([step](const asio::error_code&) {
-      if (*step) (*step)();
-    });
-  };
-  timer->expires_after(std::chrono::milliseconds(20));
-  timer->async_wait([step](const asio::error_code&) {
-    if (*step) (*step)();
+  if (close_deadline_) return;
+  close_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  poll_close();
+}
+
+void WtConnection::poll_close() {
+  if (closed_) return;
+  const bool acked = !session_id_ || conn_->unacked_bytes(static_cast<int64_t>(*session_id_)) == 0;
+  if (acked || std::chrono::steady_clock::now() > *close_deadline_) {
+    conn_->close(h3::error::kNoError, "");
+    return;
+  }
+  close_timer_.expires_after(std::chrono::milliseconds(20));
+  close_timer_.async_wait([weak = weak_from_this()](const asio::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->poll_close();
   });
 }
 

@@ -6,6 +6,8 @@
 // awaitable streams. One WtConnection per QUIC connection, carrying at most
 // one WebTransport session (as everyone in this ecosystem does).
 
+#include <asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -88,6 +90,7 @@ class WtConnection : public quic::ConnectionHandler,
   void route(uint64_t id, uint64_t session_id, bool bidi, Bytes initial, bool fin);
   void end_session(Error why);
   void close_connection_soon();
+  void poll_close();
   void expire_buffered_streams_later();
 
   std::shared_ptr<quic::Connection> conn_;
@@ -108,6 +111,9 @@ class WtConnection : public quic::ConnectionHandler,
   std::unordered_map<int64_t, std::shared_ptr<SendState>> send_;
   async::Notify changed_;  // handshake, settings, session answer, close
   async::Notify streams_available_;
+  asio::steady_timer close_timer_;
+  asio::steady_timer buffer_timer_;
+  std::optional<std::chrono::steady_clock::time_point> close_deadline_;
   friend class WtSession;
 };
 

@@ -14,7 +14,8 @@ using test::from_hex;
 std::pair<std::vector<uint8_t>, std::vector<Message>> spec_stream() {
   std::vector<uint8_t> bytes;
   std::vector<Message> messages;
-  for (const auto& v : test::load_spec_vectors()["messages"]) {
+  const auto vectors = test::load_spec_vectors();  // the loop must not range over a temporary
+  for (const auto& v : vectors["messages"]) {
     if (v["message"] == "OBJECT") continue;
     messages.push_back(test::message_from(v["message"], v["fields"]));
     const auto b = from_hex(v["hex"]);
@@ -60,7 +61,8 @@ TEST(SplitFeed, OneByteAtATime) {
 }
 
 TEST(SplitFeed, EveryTruncationOfEachMessageNeedsMore) {
-  for (const auto& v : test::load_spec_vectors()["messages"]) {
+  const auto vectors = test::load_spec_vectors();  // the loop must not range over a temporary
+  for (const auto& v : vectors["messages"]) {
     if (v["message"] == "OBJECT") continue;
     const auto bytes = from_hex(v["hex"]);
     for (size_t n = 0; n < bytes.size(); ++n) {
