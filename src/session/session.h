@@ -67,6 +67,9 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::optional<std::string>& goaway_url() const { return goaway_url_; }
   const std::shared_ptr<transport::Session>& transport() const { return core_.transport; }
   const PublisherStats& publisher_stats() const { return publisher_.stats(); }
+  // Subscriptions the peer holds on our broadcast; a publisher that ends
+  // waits for this to drop to 0 (every object delivered) before closing.
+  size_t active_subscriptions() const { return publisher_.active_subscriptions(); }
   const SubscriberStats& subscriber_stats() const { return subscriber_.stats(); }
 
  private:

@@ -1,0 +1,295 @@
+// moq-sub: subscribes to a broadcast and writes it to stdout as fragmented
+// MP4, so any player or ffmpeg can consume MoQ media:
+//
+//   moq-sub https://localhost:4443/NAME --fingerprint HEX | ffplay -
+//
+// Exits 0 when the broadcast ends (every chosen track ended cleanly) or the
+// reader of stdout goes away; otherwise a clear message and a non-zero status.
+
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/broadcast.h"
+#include "media/catalog.h"
+#include "media_subscriber.h"
+#include "options.h"
+#include "output_writer.h"
+#include "session/handshake.h"
+#include "session/session.h"
+#include "webtransport/client.h"
+#include "webtransport/url.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// Exit statuses, also listed by --help.
+constexpr int kExitOk = 0;
+constexpr int kExitBadMedia = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitConnection = 3;
+constexpr int kExitNotFound = 4;
+
+struct Options {
+  std::string url;
+  std::string bind = "[::]:0";
+  std::vector<std::string> tracks;
+  bool catalog_only = false;
+  double connect_timeout = 10;
+  std::string log_level = "warn";
+  moq::app::ClientTlsOptions tls;
+};
+
+std::chrono::milliseconds millis(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  asio::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+class SubApp {
+ public:
+  SubApp(asio::io_context& io, const Options& options, std::unique_ptr<moq::wt::Client> client)
+      : io_(io),
+        options_(options),
+        client_(std::move(client)),
+        output_(io.get_executor(), STDOUT_FILENO) {
+    output_.on_failure([this] {
+      if (output_.reader_gone()) {
+        spdlog::info("the reader of stdout went away");
+        finish(kExitOk);
+      } else {
+        fail(kExitBadMedia, output_.error().value_or("cannot write output"));
+      }
+    });
+  }
+
+  int run() {
+    asio::co_spawn(io_, main_task(), asio::detached);
+    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    signals.async_wait([this](const asio::error_code& ec, int) {
+      if (!ec) fail(130, "interrupted");
+    });
+    io_.run();
+    return status_.value_or(kExitConnection);
+  }
+
+ private:
+  asio::awaitable<void> main_task() {
+    asio::steady_timer watchdog(io_, millis(options_.connect_timeout) + 1s);
+    watchdog.async_wait([this](const asio::error_code& ec) {
+      if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.url);
+    });
+    auto transport = co_await client_->connect(options_.url);
+    if (status_) co_return;
+    if (!transport) {
+      co_return fail(kExitConnection,
+                     "cannot connect to " + options_.url + ": " + transport.error().reason);
+    }
+    auto session = co_await moq::session::connect(transport.value(), moq::wire::Role::kSubscriber);
+    if (status_) co_return;
+    if (!session) {
+      co_return fail(kExitConnection, "relay refused the session at " + options_.url + ": " +
+                                          session.error().reason);
+    }
+    watchdog.cancel();
+    session_ = session.value();
+    auto [writer, reader] = moq::cache::make_broadcast();
+    (void)session_->subscribe(std::move(writer));
+    asio::co_spawn(io_, run_session(session_), asio::detached);
+    spdlog::info("connected to {}", options_.url);
+
+    subscriber_.emplace(io_.get_executor(), std::move(reader),
+                        [this](moq::Bytes bytes) { output_.write(std::move(bytes)); });
+    auto json = co_await subscriber_->read_catalog_json();
+    if (status_) co_return;
+    if (!json) co_return fail_with(json.error(), "cannot read the catalog of " + options_.url);
+    if (options_.catalog_only) {
+      output_.write(moq::Bytes::copy(*json + "\n"));
+      co_await output_.flush();
+      co_return finish(kExitOk);
+    }
+    auto catalog = moq::media::parse_catalog(*json);
+    if (!catalog) co_return fail(kExitBadMedia, "bad catalog: " + catalog.error().reason);
+
+    auto ran = co_await subscriber_->run(std::move(*catalog), options_.tracks);
+    if (status_) co_return;
+    if (!ran) co_return fail_with(ran.error(), options_.url);
+    co_await output_.flush();
+    if (status_) co_return;
+    const auto& stats = subscriber_->stats();
+    spdlog::info("broadcast ended: {} segments, {} skipped, {} failed, {} bytes written",
+                 stats.segments, stats.segments_skipped, stats.segments_failed,
+                 output_.bytes_written());
+    finish(kExitOk);
+  }
+
+  asio::awaitable<void> run_session(std::shared_ptr<moq::session::Session> session) {
+    const moq::Error ended = co_await session->run();
+    if (status_ || closing_) co_return;
+    // A clean close ends every track cleanly too: the subscriber finishes
+    // with what it has. Anything else is a lost relay.
+    if (ended.is_closed()) co_return;
+    fail(kExitConnection, "connection to the relay lost: " + ended.reason + " (code " +
+                              std::to_string(ended.code) + ")");
+  }
+
+  void fail_with(const moq::Error& error, const std::string& context) {
+    const int status = error.code == moq::code::kNotFound ? kExitNotFound : kExitConnection;
+    fail(status, context + ": " + error.reason);
+  }
+
+  // A clean end: close the session politely, then stop.
+  void finish(int status) {
+    if (status_) return;
+    status_ = status;
+    closing_ = true;
+    if (!session_) {
+      io_.stop();
+      return;
+    }
+    session_->close(moq::Error::closed());
+    asio::co_spawn(io_, stop_when_closed(), asio::detached);
+  }
+
+  asio::awaitable<void> stop_when_closed() {
+    const auto deadline = std::chrono::steady_clock::now() + 1s;
+    while (client_->endpoint().connection_count() > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      co_await sleep_for(20ms);
+    }
+    io_.stop();
+  }
+
+  void fail(int status, const std::string& message) {
+    if (status_) return;
+    status_ = status;
+    std::cerr << "moq-sub: " << message << std::endl;
+    if (session_) session_->close({moq::code::kInternal, "subscriber: " + message});
+    client_->endpoint().shutdown(moq::code::kInternal, "subscriber failed");
+    asio::co_spawn(io_, stop_soon(), asio::detached);
+  }
+
+  // Lets the connection's own clean-up run (it breaks its reference
+  // cycles), then stops the event loop.
+  asio::awaitable<void> stop_soon() {
+    const auto deadline = std::chrono::steady_clock::now() + 500ms;
+    while (client_->endpoint().connection_count() > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      co_await sleep_for(10ms);
+    }
+    co_await sleep_for(10ms);
+    io_.stop();
+  }
+
+  asio::io_context& io_;
+  const Options& options_;
+  std::unique_ptr<moq::wt::Client> client_;
+  moq::sub::OutputWriter output_;
+  std::optional<moq::sub::MediaSubscriber> subscriber_;
+  std::shared_ptr<moq::session::Session> session_;
+  bool closing_ = false;
+  std::optional<int> status_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A closed stdout pipe shows up as EPIPE on write, handled as "done".
+  ::signal(SIGPIPE, SIG_IGN);
+  Options options;
+  if (const char* level = std::getenv("MOQ_LOG_LEVEL")) options.log_level = level;
+  CLI::App app{"Subscribes to a MoQ broadcast (KIXEL_00) and writes fragmented MP4 to stdout.",
+               "moq-sub"};
+  app.footer(
+      "Example:\n"
+      "  moq-sub https://localhost:4443/NAME --fingerprint HEX | ffplay -\n"
+      "Exit status: 0 the broadcast ended (or stdout was closed), 1 bad media or output error,\n"
+      "2 usage, 3 relay unreachable / refused / lost, 4 broadcast or track not found.");
+  app.add_option("URL", options.url, "relay URL: https://host:port/NAME (the broadcast name)")
+      ->required()
+      ->envname("MOQ_SUB_URL");
+  app.add_option("--bind", options.bind, "local UDP address")
+      ->envname("MOQ_SUB_BIND")
+      ->capture_default_str();
+  app.add_option("--track", options.tracks,
+                 "data track to subscribe (repeatable; default: every track of the catalog)")
+      ->envname("MOQ_SUB_TRACK")
+      ->delimiter(',');
+  app.add_flag("--catalog", options.catalog_only, "print the catalog JSON and exit")
+      ->envname("MOQ_SUB_CATALOG");
+  app.add_option("--connect-timeout", options.connect_timeout,
+                 "seconds to wait for the relay to answer")
+      ->envname("MOQ_SUB_CONNECT_TIMEOUT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  moq::app::add_client_tls_options(app, options.tls, "MOQ_SUB");
+  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
+      ->envname("MOQ_SUB_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
+      ->capture_default_str();
+  app.set_version_flag("--version", "moq-sub 0.1.0");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitUsage;
+  }
+
+  // stdout carries the media; logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_st("moq-sub"));
+  moq::app::setup_logging(options.log_level);
+
+  auto url = moq::wt::parse_https_url(options.url);
+  if (!url) {
+    std::cerr << "moq-sub: bad URL '" << options.url << "': " << url.error().reason
+              << " (expected https://host:port/NAME)" << std::endl;
+    return kExitUsage;
+  }
+  if (url->path.size() <= 1) {
+    std::cerr << "moq-sub: the URL needs a broadcast name: https://host:port/NAME" << std::endl;
+    return kExitUsage;
+  }
+  auto bind = moq::app::parse_socket_address(options.bind);
+  if (!bind) {
+    std::cerr << "moq-sub: --bind: " << bind.error().reason << std::endl;
+    return kExitUsage;
+  }
+  auto tls = moq::app::make_client_tls(options.tls);
+  if (!tls) {
+    std::cerr << "moq-sub: TLS: " << tls.error().reason << std::endl;
+    return kExitUsage;
+  }
+
+  asio::io_context io;
+  moq::quic::QuicConfig quic;
+  quic.handshake_timeout = millis(options.connect_timeout);
+  auto client = moq::wt::Client::create(io, *bind, quic, std::move(tls.value()));
+  if (!client) {
+    std::cerr << "moq-sub: cannot bind " << options.bind << ": " << client.error().reason
+              << std::endl;
+    return kExitConnection;
+  }
+  SubApp sub(io, options, std::move(client.value()));
+  return sub.run();
+}
