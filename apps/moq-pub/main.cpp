@@ -30,6 +30,7 @@
 #include "cache/broadcast.h"
 #include "input_reader.h"
 #include "media_publisher.h"
+#include "moq_client.h"
 #include "options.h"
 #include "session/handshake.h"
 #include "session/session.h"
@@ -43,29 +44,21 @@ using namespace std::chrono_literals;
 // Exit statuses, also listed by --help.
 constexpr int kExitOk = 0;
 constexpr int kExitBadInput = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitConnection = 3;
 
 struct Options {
-  std::string url;
-  std::string bind = "[::]:0";
+  moq::app::MoqClientOptions client;
   std::optional<double> fps;
   std::optional<uint64_t> bitrate;
-  double connect_timeout = 10;
   double drain_timeout = 10;
-  std::string log_level = "warn";
-  moq::app::ClientTlsOptions tls;
 };
 
 std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  asio::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
+using moq::app::kExitConnection;
+using moq::app::kExitUsage;
+using moq::app::sleep_for;
 
 class PubApp {
  public:
@@ -123,26 +116,26 @@ class PubApp {
   asio::awaitable<void> connect_and_run() {
     // The QUIC handshake has its own timeout; this one also bounds the
     // HTTP/3 and MoQ handshakes after it.
-    asio::steady_timer watchdog(io_, millis(options_.connect_timeout) + 1s);
+    asio::steady_timer watchdog(io_, options_.client.connect_timeout_ms() + 1s);
     watchdog.async_wait([this](const asio::error_code& ec) {
-      if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.url);
+      if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.client.url);
     });
-    auto transport = co_await client_->connect(options_.url);
+    auto transport = co_await client_->connect(options_.client.url);
     if (status_) co_return;
     if (!transport) {
       co_return fail(kExitConnection,
-                     "cannot connect to " + options_.url + ": " + transport.error().reason);
+                     "cannot connect to " + options_.client.url + ": " + transport.error().reason);
     }
     auto session = co_await moq::session::connect(transport.value(), moq::wire::Role::kPublisher);
     if (status_) co_return;
     if (!session) {
-      co_return fail(kExitConnection, "relay refused the session at " + options_.url + ": " +
+      co_return fail(kExitConnection, "relay refused the session at " + options_.client.url + ": " +
                                           session.error().reason);
     }
     watchdog.cancel();
     session_ = session.value();
     (void)session_->publish(*reader_);
-    spdlog::info("connected to {}", options_.url);
+    spdlog::info("connected to {}", options_.client.url);
     changed_.notify_all();
     const moq::Error ended = co_await session_->run();
     if (closing_ || status_) co_return;
@@ -223,7 +216,6 @@ class PubApp {
 
 int main(int argc, char** argv) {
   Options options;
-  if (const char* level = std::getenv("MOQ_LOG_LEVEL")) options.log_level = level;
   CLI::App app{"Publishes a fragmented MP4 from stdin to a MoQ relay (KIXEL_00).", "moq-pub"};
   app.footer(
       "Example:\n"
@@ -232,12 +224,7 @@ int main(int argc, char** argv) {
       "    moq-pub https://localhost:4443/NAME --fingerprint HEX\n"
       "Exit status: 0 input ended and was delivered, 1 bad input, 2 usage,\n"
       "3 relay unreachable / refused / lost.");
-  app.add_option("URL", options.url, "relay URL: https://host:port/NAME (the broadcast name)")
-      ->required()
-      ->envname("MOQ_PUB_URL");
-  app.add_option("--bind", options.bind, "local UDP address")
-      ->envname("MOQ_PUB_BIND")
-      ->capture_default_str();
+  moq::app::add_moq_client_options(app, options.client, "MOQ_PUB");
   app.add_option("--fps", options.fps,
                  "video frame rate for the catalog (default: measured from the input)")
       ->envname("MOQ_PUB_FPS")
@@ -246,20 +233,10 @@ int main(int argc, char** argv) {
                  "video bit rate for the catalog, bits/s (default: measured from the input)")
       ->envname("MOQ_PUB_BITRATE")
       ->check(CLI::PositiveNumber);
-  app.add_option("--connect-timeout", options.connect_timeout,
-                 "seconds to wait for the relay to answer")
-      ->envname("MOQ_PUB_CONNECT_TIMEOUT")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
   app.add_option("--drain-timeout", options.drain_timeout,
                  "seconds to wait at the end of input for the relay to take what is in flight")
       ->envname("MOQ_PUB_DRAIN_TIMEOUT")
       ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  moq::app::add_client_tls_options(app, options.tls, "MOQ_PUB");
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
-      ->envname("MOQ_PUB_LOG_LEVEL")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
       ->capture_default_str();
   app.set_version_flag("--version", "moq-pub 0.1.0");
   try {
@@ -269,44 +246,14 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
 
-  // stdout is free for the user; logs go to stderr.
-  spdlog::set_default_logger(spdlog::stderr_color_st("moq-pub"));
-  moq::app::setup_logging(options.log_level);
-
-  auto url = moq::wt::parse_https_url(options.url);
-  if (!url) {
-    std::cerr << "moq-pub: bad URL '" << options.url << "': " << url.error().reason
-              << " (expected https://host:port/NAME)" << std::endl;
-    return kExitUsage;
-  }
-  if (url->path.size() <= 1) {
-    std::cerr << "moq-pub: the URL needs a broadcast name: https://host:port/NAME" << std::endl;
-    return kExitUsage;
-  }
-  auto bind = moq::app::parse_socket_address(options.bind);
-  if (!bind) {
-    std::cerr << "moq-pub: --bind: " << bind.error().reason << std::endl;
-    return kExitUsage;
-  }
-  auto tls = moq::app::make_client_tls(options.tls);
-  if (!tls) {
-    std::cerr << "moq-pub: TLS: " << tls.error().reason << std::endl;
-    return kExitUsage;
-  }
-
   moq::media::SegmenterOptions segmenter;
   segmenter.frame_rate = options.fps;
   segmenter.bit_rate = options.bitrate;
 
   asio::io_context io;
-  moq::quic::QuicConfig quic;
-  quic.handshake_timeout = millis(options.connect_timeout);
-  auto client = moq::wt::Client::create(io, *bind, quic, std::move(tls.value()));
-  if (!client) {
-    std::cerr << "moq-pub: cannot bind " << options.bind << ": " << client.error().reason
-              << std::endl;
-    return kExitConnection;
-  }
-  PubApp pub(io, options, std::move(client.value()), std::move(segmenter));
+  int status = 0;
+  auto client = moq::app::make_moq_client(io, options.client, "moq-pub", status);
+  if (!client) return status;
+  PubApp pub(io, options, std::move(client), std::move(segmenter));
   return pub.run();
 }

@@ -29,6 +29,7 @@
 #include "cache/broadcast.h"
 #include "media/catalog.h"
 #include "media_subscriber.h"
+#include "moq_client.h"
 #include "options.h"
 #include "output_writer.h"
 #include "session/handshake.h"
@@ -43,29 +44,17 @@ using namespace std::chrono_literals;
 // Exit statuses, also listed by --help.
 constexpr int kExitOk = 0;
 constexpr int kExitBadMedia = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitConnection = 3;
 constexpr int kExitNotFound = 4;
 
 struct Options {
-  std::string url;
-  std::string bind = "[::]:0";
+  moq::app::MoqClientOptions client;
   std::vector<std::string> tracks;
   bool catalog_only = false;
-  double connect_timeout = 10;
-  std::string log_level = "warn";
-  moq::app::ClientTlsOptions tls;
 };
 
-std::chrono::milliseconds millis(double seconds) {
-  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-}
-
-asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  asio::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
+using moq::app::kExitConnection;
+using moq::app::kExitUsage;
+using moq::app::sleep_for;
 
 class SubApp {
  public:
@@ -96,20 +85,20 @@ class SubApp {
 
  private:
   asio::awaitable<void> main_task() {
-    asio::steady_timer watchdog(io_, millis(options_.connect_timeout) + 1s);
+    asio::steady_timer watchdog(io_, options_.client.connect_timeout_ms() + 1s);
     watchdog.async_wait([this](const asio::error_code& ec) {
-      if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.url);
+      if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.client.url);
     });
-    auto transport = co_await client_->connect(options_.url);
+    auto transport = co_await client_->connect(options_.client.url);
     if (status_) co_return;
     if (!transport) {
       co_return fail(kExitConnection,
-                     "cannot connect to " + options_.url + ": " + transport.error().reason);
+                     "cannot connect to " + options_.client.url + ": " + transport.error().reason);
     }
     auto session = co_await moq::session::connect(transport.value(), moq::wire::Role::kSubscriber);
     if (status_) co_return;
     if (!session) {
-      co_return fail(kExitConnection, "relay refused the session at " + options_.url + ": " +
+      co_return fail(kExitConnection, "relay refused the session at " + options_.client.url + ": " +
                                           session.error().reason);
     }
     watchdog.cancel();
@@ -117,13 +106,14 @@ class SubApp {
     auto [writer, reader] = moq::cache::make_broadcast();
     (void)session_->subscribe(std::move(writer));
     asio::co_spawn(io_, run_session(session_), asio::detached);
-    spdlog::info("connected to {}", options_.url);
+    spdlog::info("connected to {}", options_.client.url);
 
     subscriber_.emplace(io_.get_executor(), std::move(reader),
                         [this](moq::Bytes bytes) { output_.write(std::move(bytes)); });
     auto json = co_await subscriber_->read_catalog_json();
     if (status_) co_return;
-    if (!json) co_return fail_with(json.error(), "cannot read the catalog of " + options_.url);
+    if (!json)
+      co_return fail_with(json.error(), "cannot read the catalog of " + options_.client.url);
     if (options_.catalog_only) {
       output_.write(moq::Bytes::copy(*json + "\n"));
       co_await output_.flush();
@@ -134,7 +124,7 @@ class SubApp {
 
     auto ran = co_await subscriber_->run(std::move(*catalog), options_.tracks);
     if (status_) co_return;
-    if (!ran) co_return fail_with(ran.error(), options_.url);
+    if (!ran) co_return fail_with(ran.error(), options_.client.url);
     co_await output_.flush();
     if (status_) co_return;
     const auto& stats = subscriber_->stats();
@@ -218,7 +208,6 @@ int main(int argc, char** argv) {
   // A closed stdout pipe shows up as EPIPE on write, handled as "done".
   ::signal(SIGPIPE, SIG_IGN);
   Options options;
-  if (const char* level = std::getenv("MOQ_LOG_LEVEL")) options.log_level = level;
   CLI::App app{"Subscribes to a MoQ broadcast (KIXEL_00) and writes fragmented MP4 to stdout.",
                "moq-sub"};
   app.footer(
@@ -226,28 +215,13 @@ int main(int argc, char** argv) {
       "  moq-sub https://localhost:4443/NAME --fingerprint HEX | ffplay -\n"
       "Exit status: 0 the broadcast ended (or stdout was closed), 1 bad media or output error,\n"
       "2 usage, 3 relay unreachable / refused / lost, 4 broadcast or track not found.");
-  app.add_option("URL", options.url, "relay URL: https://host:port/NAME (the broadcast name)")
-      ->required()
-      ->envname("MOQ_SUB_URL");
-  app.add_option("--bind", options.bind, "local UDP address")
-      ->envname("MOQ_SUB_BIND")
-      ->capture_default_str();
+  moq::app::add_moq_client_options(app, options.client, "MOQ_SUB");
   app.add_option("--track", options.tracks,
                  "data track to subscribe (repeatable; default: every track of the catalog)")
       ->envname("MOQ_SUB_TRACK")
       ->delimiter(',');
   app.add_flag("--catalog", options.catalog_only, "print the catalog JSON and exit")
       ->envname("MOQ_SUB_CATALOG");
-  app.add_option("--connect-timeout", options.connect_timeout,
-                 "seconds to wait for the relay to answer")
-      ->envname("MOQ_SUB_CONNECT_TIMEOUT")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  moq::app::add_client_tls_options(app, options.tls, "MOQ_SUB");
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
-      ->envname("MOQ_SUB_LOG_LEVEL")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
-      ->capture_default_str();
   app.set_version_flag("--version", "moq-sub 0.1.0");
   try {
     app.parse(argc, argv);
@@ -256,40 +230,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;
   }
 
-  // stdout carries the media; logs go to stderr.
-  spdlog::set_default_logger(spdlog::stderr_color_st("moq-sub"));
-  moq::app::setup_logging(options.log_level);
-
-  auto url = moq::wt::parse_https_url(options.url);
-  if (!url) {
-    std::cerr << "moq-sub: bad URL '" << options.url << "': " << url.error().reason
-              << " (expected https://host:port/NAME)" << std::endl;
-    return kExitUsage;
-  }
-  if (url->path.size() <= 1) {
-    std::cerr << "moq-sub: the URL needs a broadcast name: https://host:port/NAME" << std::endl;
-    return kExitUsage;
-  }
-  auto bind = moq::app::parse_socket_address(options.bind);
-  if (!bind) {
-    std::cerr << "moq-sub: --bind: " << bind.error().reason << std::endl;
-    return kExitUsage;
-  }
-  auto tls = moq::app::make_client_tls(options.tls);
-  if (!tls) {
-    std::cerr << "moq-sub: TLS: " << tls.error().reason << std::endl;
-    return kExitUsage;
-  }
-
   asio::io_context io;
-  moq::quic::QuicConfig quic;
-  quic.handshake_timeout = millis(options.connect_timeout);
-  auto client = moq::wt::Client::create(io, *bind, quic, std::move(tls.value()));
-  if (!client) {
-    std::cerr << "moq-sub: cannot bind " << options.bind << ": " << client.error().reason
-              << std::endl;
-    return kExitConnection;
-  }
-  SubApp sub(io, options, std::move(client.value()));
+  int status = 0;
+  auto client = moq::app::make_moq_client(io, options.client, "moq-sub", status);
+  if (!client) return status;
+  SubApp sub(io, options, std::move(client));
   return sub.run();
 }

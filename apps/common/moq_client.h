@@ -1,0 +1,50 @@
+#pragma once
+
+// What moq-pub and moq-sub share: the relay URL, --bind, --connect-timeout,
+// the TLS trust flags and --log-level; turning them into a WebTransport
+// client; and the exit statuses users see.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+
+#include "options.h"
+#include "webtransport/client.h"
+
+namespace moq::app {
+
+inline constexpr int kExitUsage = 2;       // bad flags or URL
+inline constexpr int kExitConnection = 3;  // relay unreachable, refused or lost
+
+struct MoqClientOptions {
+  std::string url;
+  std::string bind = "[::]:0";
+  double connect_timeout = 10;  // seconds
+  std::string log_level = "warn";
+  ClientTlsOptions tls;
+
+  std::chrono::milliseconds connect_timeout_ms() const {
+    return std::chrono::milliseconds(static_cast<int64_t>(connect_timeout * 1000));
+  }
+};
+
+// Adds URL (positional), --bind, --connect-timeout, --tls-root,
+// --fingerprint and --log-level, each with an <env_prefix>_* variable.
+void add_moq_client_options(CLI::App& app, MoqClientOptions& options,
+                            const std::string& env_prefix);
+
+// After parsing: checks the URL (https:// with a broadcast name), the bind
+// address and the TLS files, sets up logging on stderr, and makes the client.
+// On failure prints one line "<program>: ..." and returns the exit status
+// (kExitUsage or kExitConnection) in `exit_status`.
+std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClientOptions& options,
+                                            const std::string& program, int& exit_status);
+
+// A timer sleep for coroutines.
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
+
+}  // namespace moq::app
