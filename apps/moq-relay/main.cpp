@@ -9,6 +9,9 @@
 //   moq-relay --listen [::]:4443 --tls-cert cert.pem --tls-key key.pem
 //   moq-relay ... --tls-cert a.pem --tls-key a.key --tls-cert b.pem --tls-key b.key
 //                                         # several certificates, chosen by SNI
+//   moq-relay --listen [::]:4444 --tls-cert dev/localhost.crt --tls-key dev/localhost.key
+//     --tls-root dev/localhost.crt --api http://localhost:4442 --api-node https://localhost:4444
+//                                         # one node of a cluster (see dev/relay-0, -1)
 //
 // Flags (each also MOQ_RELAY_<FLAG> in the environment, e.g. MOQ_RELAY_LISTEN):
 //   --listen ADDR      UDP address for QUIC [[::]:4443]
@@ -17,8 +20,12 @@
 //   --tls-root PATH    roots trusted for relay-to-relay connections (repeatable)
 //   --dev              also serve GET https://HOST:PORT/fingerprint over TCP;
 //                      without --tls-cert, generate a localhost certificate
-//   --api URL          moq-api for clustering (parsed; clustering comes later)
+//   --api URL          moq-api for clustering: publishers are registered there
+//                      (409 if live on another relay, 504 if moq-api is down);
+//                      subscribers of other names are served from the origin
+//                      relay it names (404 unknown, 504 unreachable)
 //   --api-node URL     this relay's https:// URL (needed with --api)
+//   --api-refresh S    seconds between registration refreshes [300]
 //   --log-level LEVEL  trace|debug|info|warn|error|off [info]
 //
 // stdout gets two lines once listening ("listening: https://localhost:4443"
@@ -33,6 +40,7 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include "dev_https.h"
@@ -69,10 +77,6 @@ int main(int argc, char** argv) {
   moq::app::setup_logging(options.log_level);
 
   if (auto valid = moq::relay::validate(options); !valid) return fail(valid.error().reason);
-  if (!options.api.empty()) {
-    spdlog::warn("--api {}: clustering is not implemented yet; serving as a single node",
-                 options.api);
-  }
   auto listen = moq::app::parse_socket_address(options.listen);
   if (!listen) return fail(listen.error().reason);
   auto tls = moq::app::make_server_tls(options.tls);
@@ -81,6 +85,15 @@ int main(int argc, char** argv) {
   asio::io_context io;
   moq::relay::RelayConfig config;
   config.listen = *listen;
+  if (!options.api.empty()) {
+    moq::relay::ClusterConfig cluster;
+    cluster.api = options.api;
+    cluster.node = options.api_node;
+    cluster.refresh = std::chrono::milliseconds(static_cast<int64_t>(options.api_refresh * 1000));
+    cluster.roots = options.roots;
+    config.cluster = cluster;
+    spdlog::info("clustering through moq-api {} as {}", options.api, options.api_node);
+  }
   auto relay = moq::relay::Relay::start(io, config, tls.value());
   if (!relay) return fail("can't listen on " + options.listen + ": " + relay.error().reason);
   const auto local = relay.value()->local_endpoint();
@@ -102,14 +115,25 @@ int main(int argc, char** argv) {
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
+  std::function<void(const asio::error_code&)> wait_for_api;
   signals.async_wait([&](const asio::error_code& ec, int signal) {
     if (ec) return;
     spdlog::info("signal {}: closing every session", signal);
     relay.value()->shutdown();
     if (dev) dev->stop();
-    // Let the close frames go out and the sessions log their end.
+    // Let the close frames go out and the sessions log their end, then the
+    // last moq-api calls (DELETEs of the broadcasts published here) finish:
+    // each is bounded by the client's timeout.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     grace.expires_after(std::chrono::milliseconds(200));
-    grace.async_wait([&io](const asio::error_code&) { io.stop(); });
+    grace.async_wait(wait_for_api = [&, give_up](const asio::error_code&) {
+      if (relay.value()->api_calls_in_flight() == 0 || std::chrono::steady_clock::now() > give_up) {
+        io.stop();
+        return;
+      }
+      grace.expires_after(std::chrono::milliseconds(20));
+      grace.async_wait(wait_for_api);
+    });
   });
   io.run();
   spdlog::info("stopped");

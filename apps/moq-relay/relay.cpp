@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "cache/broadcast.h"
 #include "session/handshake.h"
@@ -16,6 +19,8 @@
 
 namespace moq::relay {
 namespace {
+
+using namespace asio::experimental::awaitable_operators;
 
 // What the start and end log lines of a session say. The start line is
 // written once the SETUP told the role; a peer that fails before that only
@@ -32,15 +37,36 @@ void log_end(const SessionLog& log, const Error& end) {
 }
 
 // Publisher: registers the broadcast under `name` for as long as the session
-// lives. The session's subscriber half fills it on demand.
+// lives (locally, and in moq-api when clustered). The session's subscriber
+// half fills it on demand.
 asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::string name,
-                                     std::shared_ptr<Origins> origins, session::Config config) {
+                                     std::shared_ptr<Origins> origins,
+                                     std::shared_ptr<Cluster> cluster, session::Config config) {
   auto [writer, reader] = cache::make_broadcast();
-  auto token = origins->add(name, reader);
+  auto ended = std::make_shared<BroadcastEnd>();
+  auto token = origins->add(name, reader, ended);
   if (!token) {
     const Error duplicate = Error::duplicate();
     handshake.reject(duplicate);
     co_return duplicate;
+  }
+  std::unique_ptr<Registration> registration;
+  if (cluster) {
+    auto registered = co_await cluster->register_origin(name);
+    if (!registered) {
+      // 409: live on another relay. Anything else means moq-api can't tell
+      // (unreachable, Redis down): refused as 504 rather than risking two
+      // origins of one name.
+      const Error refused = registered.error().code == code::kDuplicate
+                                ? Error::duplicate()
+                                : Error{code::kUpstream, "moq-api unreachable"};
+      spdlog::warn("publisher of '{}' refused: moq-api: {} (code {})", name,
+                   registered.error().reason, registered.error().code);
+      origins->remove(name, *token);
+      handshake.reject(refused);
+      co_return refused;
+    }
+    registration = std::move(registered.value());
   }
   auto accepted = handshake.accept(wire::Role::kSubscriber, config);
   if (!accepted) {
@@ -52,19 +78,66 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
   Error end = co_await session->run();
   // run() closed the broadcast with `end`: every subscriber's tracks are reset
   // with that code. Free the name for the next publisher.
+  ended->set(end);
   origins->remove(name, *token);
+  registration.reset();  // DELETE from moq-api
   co_return end;
 }
 
-// Subscriber: serves the broadcast live at connection time; with none, the
-// session has nothing to publish and answers every SUBSCRIBE with 404.
+// Once `ended` is set, lets the session's subscriptions drain (bounded) and
+// closes the session with the broadcast's end code. Returns only when
+// cancelled, i.e. when the session's run() finished first.
+asio::awaitable<void> close_when_ended(std::shared_ptr<session::Session> session,
+                                       std::shared_ptr<BroadcastEnd> ended) {
+  while (!ended->error) {
+    const bool woke = co_await ended->changed.wait();
+    if (!woke) co_return;
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  asio::error_code ec;
+  while (session->active_subscriptions() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
+  }
+  // Let the last SUBSCRIBE_RESETs leave on the control stream first.
+  timer.expires_after(std::chrono::milliseconds(50));
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return;
+  session->close(*ended->error);
+  async::Notify never;
+  for (;;) {
+    const bool woke = co_await never.wait();
+    if (!woke) co_return;
+  }
+}
+
+// Subscriber: serves the broadcast live at connection time, local or (in a
+// cluster) fetched from its origin relay; with none, the session has nothing
+// to publish and answers every SUBSCRIBE with 404.
 asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::string name,
-                                      std::shared_ptr<Origins> origins, session::Config config) {
+                                      std::shared_ptr<Origins> origins,
+                                      std::shared_ptr<Cluster> cluster, session::Config config) {
   auto accepted = handshake.accept(wire::Role::kPublisher, config);
   if (!accepted) co_return accepted.error();
   std::shared_ptr<session::Session> session = accepted.value();
-  if (auto live = origins->find(name)) (void)session->publish(std::move(*live));
-  Error end = co_await session->run();
+  std::shared_ptr<BroadcastEnd> ended;
+  std::shared_ptr<Upstream> upstream;  // held while this session lives
+  if (auto live = origins->find(name)) {
+    (void)session->publish(std::move(live->broadcast));
+    ended = std::move(live->end);
+  } else if (cluster) {
+    upstream = cluster->upstream(name);
+    (void)session->publish(upstream->broadcast());
+    ended = upstream->end();
+  }
+  if (!ended) {
+    Error end = co_await session->run();
+    co_return end;
+  }
+  auto result = co_await (session->run() || close_when_ended(session, ended));
+  Error end = result.index() == 0 ? std::get<0>(result) : Error::closed();
   co_return end;
 }
 
@@ -74,7 +147,8 @@ bool offers_kixel00(const wire::ClientSetup& setup) {
 }
 
 asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport,
-                            std::shared_ptr<Origins> origins, RelayConfig config) {
+                            std::shared_ptr<Origins> origins, std::shared_ptr<Cluster> cluster,
+                            RelayConfig config) {
   SessionLog log{transport->peer(), transport->path()};
   const std::string name = broadcast_name(log.path);
 
@@ -105,9 +179,9 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport,
     end = Error{code::kRoleBoth, "role both not supported"};
     handshake->reject(end);
   } else if (role == wire::Role::kPublisher) {
-    end = co_await run_publisher(*handshake, name, origins, config.session);
+    end = co_await run_publisher(*handshake, name, origins, cluster, config.session);
   } else {
-    end = co_await run_subscriber(*handshake, name, origins, config.session);
+    end = co_await run_subscriber(*handshake, name, origins, cluster, config.session);
   }
   log_end(log, end);
 }
@@ -119,12 +193,18 @@ Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayCon
   std::unique_ptr<Relay> relay(new Relay());
   relay->origins_ = std::make_shared<Origins>();
   auto origins = relay->origins_;
+  if (config.cluster) {
+    auto cluster = Cluster::create(io, *config.cluster, config.quic);
+    if (!cluster) return cluster.error();
+    relay->cluster_ = std::move(cluster.value());
+  }
+  auto cluster = relay->cluster_;
   auto server = wt::Server::start(
       io, config.listen, config.quic, tls,
       // Every path is a broadcast name; the SETUP role decides the rest.
       [](const wt::SessionRequested&) { return 200u; },
-      [&io, origins, config](std::shared_ptr<wt::WtSession> session) {
-        asio::co_spawn(io, serve(std::move(session), origins, config), asio::detached);
+      [&io, origins, cluster, config](std::shared_ptr<wt::WtSession> session) {
+        asio::co_spawn(io, serve(std::move(session), origins, cluster, config), asio::detached);
       });
   if (!server) return server.error();
   relay->server_ = std::move(server.value());
@@ -134,6 +214,7 @@ Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayCon
 Relay::~Relay() = default;
 
 void Relay::shutdown() {
+  if (cluster_) cluster_->shutdown();
   if (server_) server_->shutdown();
 }
 

@@ -4,7 +4,9 @@
 #include <asio/ip/udp.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 
+#include "cluster.h"
 #include "coding/result.h"
 #include "origins.h"
 #include "quic/config.h"
@@ -23,6 +25,8 @@ struct RelayConfig {
   // A client that opens no control stream and sends no SETUP by then is
   // dropped.
   std::chrono::milliseconds setup_timeout{10'000};
+  // With a moq-api: clustering (see Relay). Absent: a single node.
+  std::optional<ClusterConfig> cluster;
 };
 
 // The fan-out server: accepts WebTransport sessions and, by their SETUP role,
@@ -37,6 +41,21 @@ struct RelayConfig {
 //    live when it connects; with none, every SUBSCRIBE is answered 404.
 //  - both: refused with 300. Versions other than KIXEL_00: 406.
 //
+// In a cluster (RelayConfig::cluster):
+//  - a publisher is registered in moq-api as `<node>/<name>` before its SETUP
+//    is answered, refreshed while live and deleted when it leaves. moq-api
+//    answering 409 (the name is live on another relay) refuses it with 409
+//    "duplicate"; moq-api unreachable (or its Redis down) refuses it with 504.
+//  - a subscriber of a name not published here is served from the name's
+//    Upstream: one session to the origin relay, shared by every local
+//    subscriber of the name. Not registered: its tracks end with 404; moq-api
+//    or origin unreachable: with 504, within ClusterConfig::upstream_timeout.
+//
+// When a served broadcast ends (its publisher left, or the upstream session
+// ended), each subscriber session lets its tracks drain and then closes with
+// the broadcast's end code: a downstream relay's upstream session, and so its
+// own subscribers, end the same way (cleanly when the publisher did).
+//
 // Everything runs on the one io_context; nothing waits on a single peer.
 class Relay {
  public:
@@ -48,10 +67,13 @@ class Relay {
   const Origins& origins() const { return *origins_; }
   // Closes every session and stops accepting new ones.
   void shutdown();
+  // moq-api calls not yet answered (e.g. the DELETEs of a stopping relay).
+  size_t api_calls_in_flight() const { return cluster_ ? cluster_->calls_in_flight() : 0; }
 
  private:
   Relay() = default;
   std::shared_ptr<Origins> origins_;  // shared with the session coroutines
+  std::shared_ptr<Cluster> cluster_;  // null: single node
   std::unique_ptr<wt::Server> server_;
 };
 

@@ -17,14 +17,26 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
   app::add_server_tls_options(app, options.tls, "MOQ_RELAY");
   app.add_option("--tls-root", options.roots,
                  "PEM root certificate trusted when connecting to other relays (repeatable; "
-                 "default: the system roots)")
+                 "default: the system roots). Relays sharing one self-signed certificate "
+                 "trust each other with --tls-root set to that certificate")
       ->envname("MOQ_RELAY_TLS_ROOT")
       ->delimiter(',');
-  app.add_option("--api", options.api, "moq-api URL for clustering (absent: single node)")
+  app.add_option("--api", options.api,
+                 "moq-api URL for clustering, e.g. http://localhost:4442 (absent: single node). "
+                 "Publishers are registered there (refused with 409 when the name is live on "
+                 "another relay, 504 when moq-api is unreachable); subscribers of other names "
+                 "are served from the origin relay it names (404 unknown, 504 unreachable)")
       ->envname("MOQ_RELAY_API");
   app.add_option("--api-node", options.api_node,
-                 "this relay's own https:// URL, advertised in moq-api (needed with --api)")
+                 "this relay's own https:// URL, advertised in moq-api as the origin of the "
+                 "broadcasts published here (needed with --api), e.g. https://localhost:4443")
       ->envname("MOQ_RELAY_API_NODE");
+  app.add_option("--api-refresh", options.api_refresh,
+                 "seconds between refreshes of a live broadcast's registration in moq-api "
+                 "(which forgets it after 600 s)")
+      ->envname("MOQ_RELAY_API_REFRESH")
+      ->check(CLI::Range(0.1, 599.0))
+      ->capture_default_str();
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
       ->envname("MOQ_RELAY_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))

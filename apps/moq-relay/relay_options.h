@@ -17,6 +17,7 @@ struct RelayOptions {
   std::vector<std::string> roots;  // --tls-root: trusted for relay-to-relay
   std::string api;                 // --api: moq-api URL (clustering)
   std::string api_node;            // --api-node: this relay's https:// URL
+  double api_refresh = 300;        // --api-refresh: seconds between PATCHes
   std::string log_level = "info";
 };
 

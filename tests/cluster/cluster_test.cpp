@@ -1,0 +1,189 @@
+// Relay clustering end to end with library clients: publish on relay A,
+// subscribe on relay B, and the faults (Redis down and back, relay A killed).
+
+#include <csignal>
+
+#include "cluster/cluster_fixture.h"
+
+namespace moq::cluster_test {
+namespace {
+
+using namespace std::chrono_literals;
+using relay_test::payload_for;
+using relay_test::write_segment;
+using Clock = std::chrono::steady_clock;
+
+// Every subscriber got segments 0..n-1 of `track` whole and byte for byte.
+void expect_segments(const ReceivedTrack& got, const std::string& track, uint64_t n) {
+  ASSERT_GE(got.segments.size(), n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const auto* s = got.find(i);
+    ASSERT_TRUE(s) << "segment " << i;
+    ASSERT_TRUE(s->end && s->end->is_closed()) << "segment " << i;
+    EXPECT_TRUE(s->payload == payload_for(track, i)) << "segment " << i << " differs";
+  }
+}
+
+TEST_F(ClusterTest, FiveSubscribersOnBShareOneUpstreamSessionToA) {
+  auto pub = publish(a_, "show");
+  ASSERT_TRUE(pub);
+  ASSERT_TRUE(wait_for([&] { return origin_exists("show"); }, 5s));
+  EXPECT_EQ(redis_->cli("GET origin.show"),
+            "{\"url\":\"https://localhost:" + std::to_string(a_.port()) + "/show\"}");
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  write_segment(*video, 0, 1, std::nullopt, payload_for("video", 0));
+
+  std::vector<std::shared_ptr<Subscriber>> subs;
+  for (int i = 0; i < 5; ++i) {
+    subs.push_back(subscriber(b_, "show"));
+    ASSERT_TRUE(subs.back());
+    subscribe(*subs.back(), "video");
+  }
+  for (uint64_t seq = 1; seq < 7; ++seq)
+    write_segment(*video, seq, 1, std::nullopt, payload_for("video", seq));
+  ASSERT_TRUE(run_until([&] {
+    for (auto& s : subs) {
+      if (s->tracks["video"]->complete() < 7) return false;
+    }
+    return true;
+  }));
+  for (auto& s : subs)
+    expect_segments(*s->tracks["video"], "video", 7);
+
+  // One upstream session and one upstream SUBSCRIBE, however many subscribers.
+  EXPECT_EQ(a_.count_log_lines({"session start", "path '/show'", "role subscriber"}), 1u);
+  EXPECT_EQ(b_.count_log_lines({"upstream start", "'show'"}), 1u);
+  EXPECT_EQ(pub->session->publisher_stats().subscriptions, 1u);
+
+  // The publisher leaves cleanly: the registration goes, and B's subscribers
+  // (tracks, then sessions) end cleanly.
+  (void)video->close(Error::closed());
+  pub->session->close(Error::closed());
+  ASSERT_TRUE(run_until([&] {
+    for (auto& s : subs) {
+      if (!s->end || !s->tracks["video"]->end) return false;
+    }
+    return true;
+  }));
+  for (auto& s : subs) {
+    EXPECT_TRUE(s->tracks["video"]->end->is_closed()) << s->tracks["video"]->end->code;
+    EXPECT_TRUE(s->end->is_closed()) << s->end->code << " " << s->end->reason;
+  }
+  EXPECT_TRUE(wait_for([&] { return !origin_exists("show"); }, 5s));
+  EXPECT_TRUE(run_until([&] { return b_.count_log_lines({"upstream end", "'show'"}) == 1; }, 5s));
+}
+
+TEST_F(ClusterTest, UnknownNameIs404AndANameLiveOnARelayIs409OnTheOther) {
+  auto sub = subscriber(b_, "nobody");
+  ASSERT_TRUE(sub);
+  subscribe(*sub, "video");
+  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->end.has_value(); }, 5s));
+  EXPECT_EQ(sub->tracks["video"]->end->code, code::kNotFound);
+
+  auto pub = publish(a_, "taken");
+  ASSERT_TRUE(pub);
+  auto second = connect(b_, "taken", wire::Role::kPublisher);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, code::kDuplicate) << second.error().reason;
+  EXPECT_EQ(redis_->cli("GET origin.taken"),
+            "{\"url\":\"https://localhost:" + std::to_string(a_.port()) + "/taken\"}");
+  EXPECT_FALSE(pub->end.has_value());
+}
+
+TEST_F(ClusterTest, RedisDownThenBack) {
+  auto pub = publish(a_, "live");
+  ASSERT_TRUE(pub);
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  write_segment(*video, 0, 1, std::nullopt, payload_for("video", 0));
+  auto local = subscriber(a_, "live");
+  auto remote = subscriber(b_, "live");
+  ASSERT_TRUE(local && remote);
+  subscribe(*local, "video");
+  subscribe(*remote, "video");
+  ASSERT_TRUE(run_until([&] {
+    return local->tracks["video"]->complete() == 1 && remote->tracks["video"]->complete() == 1;
+  }));
+
+  redis_->kill();
+  // moq-api answers 503 with a reason.
+  httplib::Client http("127.0.0.1", api_port_);
+  http.set_read_timeout(5s);
+  auto res = http.Get("/origin/live");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503) << res->body;
+
+  // A keeps serving its subscribers (the established upstream to B too).
+  write_segment(*video, 1, 1, std::nullopt, payload_for("video", 1));
+  ASSERT_TRUE(run_until([&] {
+    return local->tracks["video"]->complete() == 2 && remote->tracks["video"]->complete() == 2;
+  }));
+  // A new remote lookup on B fails with 504, in bounded time.
+  const auto asked = Clock::now();
+  auto lost = subscriber(b_, "elsewhere");
+  ASSERT_TRUE(lost);
+  subscribe(*lost, "video");
+  ASSERT_TRUE(run_until([&] { return lost->tracks["video"]->end.has_value(); }, 10s));
+  EXPECT_EQ(lost->tracks["video"]->end->code, code::kUpstream);
+  EXPECT_LT(Clock::now() - asked, 7s);
+  // A new publisher can't be registered: refused with 504.
+  auto refused = connect(a_, "newcomer", wire::Role::kPublisher);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, code::kUpstream) << refused.error().reason;
+
+  // Redis back, empty: A registers its live broadcast again by itself (its
+  // refresh finds it gone), and lookups and registrations work again.
+  ASSERT_TRUE(redis_->start());
+  EXPECT_TRUE(run_until([&] { return origin_exists("live"); }, 15s));
+  auto again = subscriber(b_, "live");
+  ASSERT_TRUE(again);
+  subscribe(*again, "video");
+  ASSERT_TRUE(run_until([&] { return again->tracks["video"]->complete() >= 1; }));
+  auto newcomer = publish(a_, "newcomer");
+  ASSERT_TRUE(newcomer);
+  EXPECT_TRUE(wait_for([&] { return origin_exists("newcomer"); }, 5s));
+  EXPECT_FALSE(pub->end.has_value());
+}
+
+TEST_F(ClusterTest, RelayAKilledEndsBsSubscribersWithAnErrorAndBSurvives) {
+  auto pub = publish(a_, "doomed");
+  ASSERT_TRUE(pub);
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  write_segment(*video, 0, 1, std::nullopt, payload_for("video", 0));
+  auto remote = subscriber(b_, "doomed");
+  ASSERT_TRUE(remote);
+  subscribe(*remote, "video");
+  ASSERT_TRUE(run_until([&] { return remote->tracks["video"]->complete() == 1; }));
+
+  a_.child().stop(SIGKILL);
+  const auto killed = Clock::now();
+  ASSERT_TRUE(run_until([&] { return remote->tracks["video"]->end.has_value(); }, 15s));
+  EXPECT_FALSE(remote->tracks["video"]->end->is_closed());
+  // Relay-to-relay links notice a vanished peer within 10 s (keep-alive 1 s,
+  // idle timeout 9 s); a little slack for a loaded CI machine.
+  EXPECT_LT(Clock::now() - killed, 11s) << "later than the idle timeout";
+  ASSERT_TRUE(run_until([&] { return remote->end.has_value(); }, 5s));
+  EXPECT_FALSE(remote->end->is_closed());
+
+  // B still serves: a broadcast published to B itself, and a 504 (not a
+  // hang) for the name whose origin is gone but still registered.
+  auto local_pub = publish(b_, "survivor");
+  ASSERT_TRUE(local_pub);
+  auto track = local_pub->writer.create_track("video");
+  ASSERT_TRUE(track);
+  write_segment(*track, 0, 1, std::nullopt, payload_for("survivor", 0));
+  auto watcher = subscriber(b_, "survivor");
+  ASSERT_TRUE(watcher);
+  subscribe(*watcher, "video");
+  ASSERT_TRUE(run_until([&] { return watcher->tracks["video"]->complete() == 1; }));
+  auto stale = subscriber(b_, "doomed");
+  ASSERT_TRUE(stale);
+  subscribe(*stale, "video");
+  ASSERT_TRUE(run_until([&] { return stale->tracks["video"]->end.has_value(); }, 10s));
+  EXPECT_EQ(stale->tracks["video"]->end->code, code::kUpstream);
+}
+
+}  // namespace
+}  // namespace moq::cluster_test
