@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "session/handshake.h"
 #include "webtransport/url.h"
 
 namespace moq::app {
@@ -71,6 +72,22 @@ std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClien
   }
   exit_status = 0;
   return std::move(client.value());
+}
+
+asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Client& client,
+                                                                       std::string url,
+                                                                       wire::Role role) {
+  auto transport = co_await client.connect(url);
+  if (!transport) {
+    co_return Error{transport.error().code,
+                    "cannot connect to " + url + ": " + transport.error().reason};
+  }
+  auto session = co_await session::connect(transport.value(), role);
+  if (!session) {
+    co_return Error{session.error().code,
+                    "relay refused the session at " + url + ": " + session.error().reason};
+  }
+  co_return session.value();
 }
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {

@@ -13,6 +13,7 @@
 #include <asio/io_context.hpp>
 
 #include "options.h"
+#include "session/session.h"
 #include "webtransport/client.h"
 
 namespace moq::app {
@@ -43,6 +44,13 @@ void add_moq_client_options(CLI::App& app, MoqClientOptions& options,
 // (kExitUsage or kExitConnection) in `exit_status`.
 std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClientOptions& options,
                                             const std::string& program, int& exit_status);
+
+// Opens a WebTransport session to `url` and does the MoQ handshake as
+// `role`. On failure the reason is a whole sentence for the user ("cannot
+// connect to URL: ..." or "relay refused the session at URL: ...").
+asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Client& client,
+                                                                       std::string url,
+                                                                       wire::Role role);
 
 // A timer sleep for coroutines.
 asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);

@@ -89,18 +89,10 @@ class SubApp {
     watchdog.async_wait([this](const asio::error_code& ec) {
       if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.client.url);
     });
-    auto transport = co_await client_->connect(options_.client.url);
+    auto session =
+        co_await moq::app::connect_moq(*client_, options_.client.url, moq::wire::Role::kSubscriber);
     if (status_) co_return;
-    if (!transport) {
-      co_return fail(kExitConnection,
-                     "cannot connect to " + options_.client.url + ": " + transport.error().reason);
-    }
-    auto session = co_await moq::session::connect(transport.value(), moq::wire::Role::kSubscriber);
-    if (status_) co_return;
-    if (!session) {
-      co_return fail(kExitConnection, "relay refused the session at " + options_.client.url + ": " +
-                                          session.error().reason);
-    }
+    if (!session) co_return fail(kExitConnection, session.error().reason);
     watchdog.cancel();
     session_ = session.value();
     auto [writer, reader] = moq::cache::make_broadcast();
