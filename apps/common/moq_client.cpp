@@ -90,6 +90,16 @@ asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Clien
   co_return session.value();
 }
 
+asio::awaitable<void> stop_after_cleanup(asio::io_context& io, wt::Client& client) {
+  using namespace std::chrono_literals;
+  const auto deadline = std::chrono::steady_clock::now() + 500ms;
+  while (client.endpoint().connection_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    co_await sleep_for(10ms);
+  }
+  co_await sleep_for(10ms);
+  io.stop();
+}
+
 asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
   asio::steady_timer timer(co_await asio::this_coro::executor, duration);
   asio::error_code ec;

@@ -52,6 +52,10 @@ asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Clien
                                                                        std::string url,
                                                                        wire::Role role);
 
+// Lets the client's connections finish their own clean-up (it breaks their
+// reference cycles), for at most 500 ms, then stops the event loop.
+asio::awaitable<void> stop_after_cleanup(asio::io_context& io, wt::Client& client);
+
 // A timer sleep for coroutines.
 asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 

@@ -176,19 +176,7 @@ class PubApp {
     publisher_->abort(error);
     if (session_) session_->close(error);
     client_->endpoint().shutdown(moq::code::kInternal, "publisher failed");
-    asio::co_spawn(io_, stop_soon(), asio::detached);
-  }
-
-  // Lets the connection's own clean-up run (it breaks its reference
-  // cycles), then stops the event loop.
-  asio::awaitable<void> stop_soon() {
-    const auto deadline = std::chrono::steady_clock::now() + 500ms;
-    while (client_->endpoint().connection_count() > 0 &&
-           std::chrono::steady_clock::now() < deadline) {
-      co_await sleep_for(10ms);
-    }
-    co_await sleep_for(10ms);
-    io_.stop();
+    asio::co_spawn(io_, moq::app::stop_after_cleanup(io_, *client_), asio::detached);
   }
 
   asio::io_context& io_;

@@ -169,19 +169,7 @@ class SubApp {
     std::cerr << "moq-sub: " << message << std::endl;
     if (session_) session_->close({moq::code::kInternal, "subscriber: " + message});
     client_->endpoint().shutdown(moq::code::kInternal, "subscriber failed");
-    asio::co_spawn(io_, stop_soon(), asio::detached);
-  }
-
-  // Lets the connection's own clean-up run (it breaks its reference
-  // cycles), then stops the event loop.
-  asio::awaitable<void> stop_soon() {
-    const auto deadline = std::chrono::steady_clock::now() + 500ms;
-    while (client_->endpoint().connection_count() > 0 &&
-           std::chrono::steady_clock::now() < deadline) {
-      co_await sleep_for(10ms);
-    }
-    co_await sleep_for(10ms);
-    io_.stop();
+    asio::co_spawn(io_, moq::app::stop_after_cleanup(io_, *client_), asio::detached);
   }
 
   asio::io_context& io_;
