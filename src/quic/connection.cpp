@@ -45,9 +45,7 @@ struct Callbacks {
     Connection& c = self(ud);
     if (c.streams_wanted_) {
       c.streams_wanted_ = false;
-      c.post_event([&c] {
-        if (c.handler_) c.handler_->on_streams_available();
-      });
+      c.post_event(Connection::Event(Connection::Event::Type::kStreamsAvailable));
     }
     return 0;
   }
@@ -109,9 +107,6 @@ struct Callbacks {
 
 namespace {
 
-// See Connection::remote_uni_done.
-const bool kRemoteUniNeverCloses = ngtcp2_version(0)->version_num < 0x000d00;
-
 uint64_t ns(std::chrono::milliseconds d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
@@ -167,6 +162,7 @@ Result<void> Connection::init_server(const ngtcp2_pkt_hd& hd, const ngtcp2_path&
   ngtcp2_transport_params params;
   fill_params(params, config);
   params.original_dcid = hd.dcid;
+  params.original_dcid_present = 1;
   params.stateless_reset_token_present = 1;
   endpoint_.reset_token(params.stateless_reset_token, scid);
   const ngtcp2_callbacks cb = Callbacks::make(true);
@@ -219,12 +215,14 @@ void Connection::on_datagram(const ngtcp2_path& path, std::span<const uint8_t> p
 
 void Connection::handle_error(int rv) {
   if (state_ == State::kClosed) return;
-  ngtcp2_connection_close_error ccerr;
-  ngtcp2_connection_close_error_default(&ccerr);
+  ngtcp2_ccerr ccerr;
+  ngtcp2_ccerr_default(&ccerr);
   switch (rv) {
     case NGTCP2_ERR_DRAINING:
       enter_draining();
       return;
+    case NGTCP2_ERR_CLOSING:
+      return;  // already closing
     case NGTCP2_ERR_DROP_CONN:
     case NGTCP2_ERR_IDLE_CLOSE:
     case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
@@ -232,11 +230,10 @@ void Connection::handle_error(int rv) {
       finish_close();
       return;
     case NGTCP2_ERR_CRYPTO:
-      ngtcp2_connection_close_error_set_transport_error_tls_alert(
-          &ccerr, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
+      ngtcp2_ccerr_set_tls_alert(&ccerr, ngtcp2_conn_get_tls_alert(conn_), nullptr, 0);
       break;
     default:
-      ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, rv, nullptr, 0);
+      ngtcp2_ccerr_set_liberr(&ccerr, rv, nullptr, 0);
       break;
   }
   enter_closing(ccerr);
@@ -251,29 +248,8 @@ int Connection::on_recv_stream_data(uint32_t flags, int64_t id, const uint8_t* d
   // Flow-control credit comes back only when the application says it has
   // consumed the bytes (consume()): a reader that stops reading stops its
   // peer instead of filling our memory.
-  post_event([this, id, bytes = std::move(bytes), fin]() mutable {
-    if (handler_) handler_->on_stream_data(id, std::move(bytes), fin);
-  });
-  if (fin) remote_uni_done(id);
+  post_event(Event(id, std::move(bytes), fin));
   return 0;
-}
-
-// ngtcp2 0.12 never closes a stream the peer opened for sending only (its
-// close check waits for an acknowledged FIN of ours, which a receive-only
-// stream never has), so stream_close does not fire for them and the peer's
-// credit would never come back. We treat FIN or RESET_STREAM as the end of
-// such a stream: return the credit and report it closed. (ngtcp2 keeps a
-// small record of each such stream until the connection ends; fixed in
-// ngtcp2 0.13, where stream_close fires and this is skipped.)
-void Connection::remote_uni_done(int64_t id) {
-  if (!kRemoteUniNeverCloses || ngtcp2_is_bidi_stream(id) ||
-      ngtcp2_conn_is_local_stream(conn_, id)) {
-    return;
-  }
-  ngtcp2_conn_extend_max_streams_uni(conn_, 1);
-  post_event([this, id] {
-    if (handler_) handler_->on_stream_closed(id);
-  });
 }
 
 int Connection::on_acked(int64_t id, uint64_t len) {
@@ -282,15 +258,19 @@ int Connection::on_acked(int64_t id, uint64_t len) {
   s->send.ack(len);
   if (s->above_low_water && s->send.unacked_bytes() <= kLowWater) {
     s->above_low_water = false;
-    post_event([this, id] {
-      if (handler_) handler_->on_stream_writable(id);
-    });
+    post_event(Event(Event::Type::kStreamWritable, id));
   }
   return 0;
 }
 
-int Connection::on_stream_close(uint32_t, int64_t id, uint64_t) {
+int Connection::on_stream_close(uint32_t flags, int64_t id, uint64_t code) {
   if (Stream* s = find_stream(id)) {
+    // Closed with an error code we did not send (we never reset it, and a
+    // FIN of ours would have closed it cleanly): the peer's STOP_SENDING.
+    if (!s->write_shut && !s->fin_sent && (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) &&
+        (ngtcp2_is_bidi_stream(id) || ngtcp2_conn_is_local_stream(conn_, id))) {
+      post_event(Event(Event::Type::kStopSending, id, code));
+    }
     dequeue(*s);
     streams_.erase(id);
   }
@@ -303,17 +283,12 @@ int Connection::on_stream_close(uint32_t, int64_t id, uint64_t) {
       ngtcp2_conn_extend_max_streams_uni(conn_, 1);
     }
   }
-  post_event([this, id] {
-    if (handler_) handler_->on_stream_closed(id);
-  });
+  post_event(Event(Event::Type::kStreamClosed, id));
   return 0;
 }
 
 int Connection::on_stream_reset_cb(int64_t id, uint64_t code) {
-  post_event([this, id, code] {
-    if (handler_) handler_->on_stream_reset(id, code);
-  });
-  remote_uni_done(id);
+  post_event(Event(Event::Type::kStreamReset, id, code));
   return 0;
 }
 
@@ -328,9 +303,7 @@ int Connection::on_extend_max_stream_data(int64_t id) {
 int Connection::on_handshake_completed() {
   handshake_done_ = true;
   if (state_ == State::kHandshake) state_ = State::kOpen;
-  post_event([this] {
-    if (handler_) handler_->on_handshake_done();
-  });
+  post_event(Event(Event::Type::kHandshakeDone));
   return 0;
 }
 
@@ -349,20 +322,59 @@ int Connection::on_remove_cid(const ngtcp2_cid* cid) {
   return 0;
 }
 
-void Connection::post_event(std::function<void()> event) {
+void Connection::post_event(Event event) {
+  // After the decision to close, only on_closed is still said.
+  if (close_notified_ && event.type != Event::Type::kClosed) return;
   events_.push_back(std::move(event));
 }
 
 void Connection::dispatch_events() {
-  // Keep this connection alive while handlers run: one may drop the last
-  // outside reference.
+  // Not re-entrant: a handler that makes the connection queue more events
+  // (by closing it, say) gets them delivered by the loop below, after it has
+  // returned, never from inside its own call.
+  if (dispatching_) return;
+  dispatching_ = true;
+  // Keep this connection and its handler alive while events run: a handler
+  // may drop the last outside reference to either.
   auto self = shared_from_this();
   while (!events_.empty()) {
-    auto batch = std::move(events_);
-    events_.clear();
-    for (auto& e : batch)
-      e();
+    Event ev = std::move(events_.front());
+    events_.pop_front();
+    std::shared_ptr<ConnectionHandler> handler = handler_;
+    if (ev.type == Event::Type::kClosed) {
+      events_.clear();
+      handler_.reset();  // nothing reaches it after this
+      if (handler) handler->on_closed(close_info_);
+      break;
+    }
+    if (!handler) continue;
+    switch (ev.type) {
+      case Event::Type::kHandshakeDone:
+        handler->on_handshake_done();
+        break;
+      case Event::Type::kStreamData:
+        handler->on_stream_data(ev.stream_id, std::move(ev.data), ev.fin);
+        break;
+      case Event::Type::kStreamReset:
+        handler->on_stream_reset(ev.stream_id, ev.code);
+        break;
+      case Event::Type::kStopSending:
+        handler->on_stop_sending(ev.stream_id, ev.code);
+        break;
+      case Event::Type::kStreamClosed:
+        handler->on_stream_closed(ev.stream_id);
+        break;
+      case Event::Type::kStreamWritable:
+        handler->on_stream_writable(ev.stream_id);
+        break;
+      case Event::Type::kStreamsAvailable:
+        handler->on_streams_available();
+        break;
+      case Event::Type::kClosed:
+        break;
+    }
   }
+  dispatching_ = false;
 }
 
 // ---------------------------------------------------------------- streams
@@ -434,14 +446,14 @@ void Connection::reset_stream(int64_t id, uint64_t code) {
     dequeue(*s);
   }
   if (conn_ && state_ != State::kClosed) {
-    ngtcp2_conn_shutdown_stream_write(conn_, id, code);
+    ngtcp2_conn_shutdown_stream_write(conn_, 0, id, code);
     schedule_flush();
   }
 }
 
 void Connection::stop_sending(int64_t id, uint64_t code) {
   if (conn_ && state_ != State::kClosed) {
-    ngtcp2_conn_shutdown_stream_read(conn_, id, code);
+    ngtcp2_conn_shutdown_stream_read(conn_, 0, id, code);
     schedule_flush();
   }
 }
@@ -561,14 +573,12 @@ void Connection::flush() {
           continue;
         case NGTCP2_ERR_STREAM_SHUT_WR:
         case NGTCP2_ERR_STREAM_NOT_FOUND:
-          // Not reset by us, so the peer sent STOP_SENDING (ngtcp2 0.12
-          // answers it with RESET_STREAM itself and has no callback for it;
-          // its code is not reported).
+          // Not reset by us, so the peer sent STOP_SENDING (ngtcp2 answers
+          // it with RESET_STREAM itself and has no callback for it; its code
+          // is not reported here).
           if (!s->write_shut) {
             s->write_shut = true;
-            post_event([this, id] {
-              if (handler_) handler_->on_stop_sending(id, 0);
-            });
+            post_event(Event(Event::Type::kStopSending, id));
           }
           s->send.clear();
           dequeue(*s);
@@ -579,7 +589,10 @@ void Connection::flush() {
           return;
       }
     }
-    if (!events_.empty()) dispatch_events();
+    if (!events_.empty()) {
+      dispatch_events();
+      if (state_ != State::kHandshake && state_ != State::kOpen) return;
+    }
     if (n == 0) break;  // congestion or pacing limited: the timer resumes us
     if (!send_packet(buf.data(), static_cast<size_t>(n))) break;
     ++packets;
@@ -623,8 +636,9 @@ void Connection::on_timer() {
 
 void Connection::close(uint64_t app_code, std::string_view reason) {
   if (state_ != State::kHandshake && state_ != State::kOpen) return;
-  ngtcp2_connection_close_error ccerr;
-  ngtcp2_connection_close_error_set_application_error(
+  ngtcp2_ccerr ccerr;
+  ngtcp2_ccerr_default(&ccerr);
+  ngtcp2_ccerr_set_application_error(
       &ccerr, app_code, reinterpret_cast<const uint8_t*>(reason.data()), reason.size());
   enter_closing(ccerr);
   dispatch_events();
@@ -639,7 +653,7 @@ void Connection::abandon() {
   streams_.clear();
 }
 
-void Connection::enter_closing(const ngtcp2_connection_close_error& ccerr) {
+void Connection::enter_closing(const ngtcp2_ccerr& ccerr) {
   if (state_ == State::kClosing || state_ == State::kDraining || state_ == State::kClosed) return;
   std::array<uint8_t, 1500> buf;
   ngtcp2_path_storage ps;
@@ -647,9 +661,8 @@ void Connection::enter_closing(const ngtcp2_connection_close_error& ccerr) {
   ngtcp2_pkt_info pi{};
   const ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, buf.data(),
                                                             buf.size(), &ccerr, now_ns());
-  CloseInfo info{ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
-                     ? CloseInfo::Kind::kApplication
-                     : CloseInfo::Kind::kTransport,
+  CloseInfo info{ccerr.type == NGTCP2_CCERR_TYPE_APPLICATION ? CloseInfo::Kind::kApplication
+                                                             : CloseInfo::Kind::kTransport,
                  ccerr.error_code,
                  std::string(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen), false};
   if (n <= 0) {
@@ -682,12 +695,10 @@ void Connection::linger() {
 }
 
 CloseInfo Connection::remote_close_info() {
-  ngtcp2_connection_close_error ccerr;
-  ngtcp2_conn_get_connection_close_error(conn_, &ccerr);
+  const ngtcp2_ccerr& ccerr = *ngtcp2_conn_get_ccerr(conn_);
   CloseInfo info;
-  info.kind = ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION
-                  ? CloseInfo::Kind::kApplication
-                  : CloseInfo::Kind::kTransport;
+  info.kind = ccerr.type == NGTCP2_CCERR_TYPE_APPLICATION ? CloseInfo::Kind::kApplication
+                                                          : CloseInfo::Kind::kTransport;
   info.code = ccerr.error_code;
   info.reason.assign(reinterpret_cast<const char*>(ccerr.reason), ccerr.reasonlen);
   info.remote = true;
@@ -696,11 +707,15 @@ CloseInfo Connection::remote_close_info() {
 
 void Connection::notify_closed(CloseInfo info) {
   if (close_notified_) return;
+  // Events queued before this decision happened before it (data that came in
+  // the same datagram as the peer's CONNECTION_CLOSE, say) and are still
+  // delivered, unless the handler itself is the one closing: then it has
+  // said it wants nothing more.
+  if (dispatching_) events_.clear();
   close_notified_ = true;
+  close_info_ = std::move(info);
   send_queue_.clear();
-  post_event([this, info = std::move(info)] {
-    if (handler_) handler_->on_closed(info);
-  });
+  post_event(Event(Event::Type::kClosed));
 }
 
 void Connection::finish_close() {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <set>
@@ -41,6 +42,13 @@ struct CloseInfo {
 // Events of a connection. Delivered on the connection's executor after
 // ngtcp2 has returned (never from inside an ngtcp2 callback), so a handler may
 // call any Connection method.
+//
+// Ownership rule: the connection owns its handler (a shared_ptr) and keeps it
+// alive while it delivers events. Once the connection has decided to close
+// (a local close(), a fatal error, the peer's CONNECTION_CLOSE, a timeout),
+// on_closed is the last event the handler sees: events queued after that
+// decision, or still queued when the handler itself closed, are dropped. Then
+// the connection lets go of the handler.
 class ConnectionHandler {
  public:
   virtual ~ConnectionHandler() = default;
@@ -50,8 +58,9 @@ class ConnectionHandler {
   virtual void on_stream_data(int64_t stream_id, Bytes data, bool fin) = 0;
   // The peer reset its sending side (RESET_STREAM) with an application code.
   virtual void on_stream_reset(int64_t stream_id, uint64_t code) = 0;
-  // The peer asked us to stop sending (STOP_SENDING); learnt when next
-  // writing to the stream, and the code is not known (reported as 0).
+  // The peer asked us to stop sending (STOP_SENDING). ngtcp2 reports no event
+  // for the frame itself: it is learnt when next writing to the stream (code
+  // unknown, reported as 0) or when the stream closes (with the peer's code).
   virtual void on_stop_sending(int64_t stream_id, uint64_t code) = 0;
   // Both directions of the stream are finished; its id is free.
   virtual void on_stream_closed(int64_t stream_id) = 0;
@@ -75,7 +84,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  void set_handler(ConnectionHandler* handler) { handler_ = handler; }
+  // Installs the handler of this connection's events (see ConnectionHandler
+  // for the ownership rule). Null detaches it.
+  void set_handler(std::shared_ptr<ConnectionHandler> handler) { handler_ = std::move(handler); }
   bool is_server() const { return server_; }
   bool is_handshake_done() const { return handshake_done_; }
   bool is_closed() const { return state_ == State::kClosed; }
@@ -159,7 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void dequeue(Stream& s);
   Stream* next_stream();
   bool send_packet(const uint8_t* data, size_t len);
-  void enter_closing(const ngtcp2_connection_close_error& ccerr);
+  void enter_closing(const ngtcp2_ccerr& ccerr);
   void enter_draining();
   void handle_error(int liberr);
   void linger();
@@ -167,8 +178,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void finish_close();
   CloseInfo remote_close_info();
 
+  // What the handler hears, queued during ngtcp2 callbacks and delivered
+  // after ngtcp2 returned (see ConnectionHandler for the ownership rule).
+  struct Event {
+    enum class Type : uint8_t {
+      kHandshakeDone,
+      kStreamData,
+      kStreamReset,
+      kStopSending,
+      kStreamClosed,
+      kStreamWritable,
+      kStreamsAvailable,
+      kClosed,
+    };
+    explicit Event(Type t, int64_t id = -1, uint64_t c = 0) : type(t), stream_id(id), code(c) {}
+    Event(int64_t id, Bytes d, bool f)
+        : type(Type::kStreamData), stream_id(id), fin(f), data(std::move(d)) {}
+    Type type;
+    int64_t stream_id = -1;
+    uint64_t code = 0;
+    bool fin = false;
+    Bytes data;
+  };
+  void post_event(Event event);
   void dispatch_events();
-  void post_event(std::function<void()> event);
 
   // ngtcp2 callbacks (static trampolines in connection.cpp call these).
   friend struct Callbacks;
@@ -180,7 +213,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   int on_handshake_completed();
   int on_new_cid(ngtcp2_cid* cid, uint8_t* token, size_t cidlen);
   int on_remove_cid(const ngtcp2_cid* cid);
-  void remote_uni_done(int64_t id);
 
   Endpoint& endpoint_;
   bool server_;
@@ -189,22 +221,24 @@ class Connection : public std::enable_shared_from_this<Connection> {
   ngtcp2_conn* conn_ = nullptr;
   ngtcp2_crypto_conn_ref conn_ref_{};
   TlsSession tls_;
-  ConnectionHandler* handler_ = nullptr;
+  std::shared_ptr<ConnectionHandler> handler_;
   asio::steady_timer timer_;
   uint64_t timer_deadline_ = UINT64_MAX;
   bool flush_scheduled_ = false;
   bool handshake_done_ = false;
-  bool close_notified_ = false;
+  bool close_notified_ = false;  // the decision to close was taken
+  bool dispatching_ = false;     // dispatch_events() is on the stack
+  CloseInfo close_info_;         // what on_closed will say
 
   std::unordered_map<int64_t, Stream> streams_;
   // Streams with bytes (or a FIN) to send: (-priority, recency, id).
   std::set<std::tuple<int64_t, uint64_t, int64_t>> send_queue_;
   uint64_t recency_ = 0;
 
-  std::vector<std::function<void()>> events_;  // gathered during callbacks
-  std::vector<uint8_t> close_packet_;          // saved CONNECTION_CLOSE
-  std::vector<ngtcp2_cid> cids_;               // our CIDs, registered with the endpoint
-  bool streams_wanted_ = false;                // an open_*_stream hit the limit
+  std::deque<Event> events_;           // gathered during callbacks
+  std::vector<uint8_t> close_packet_;  // saved CONNECTION_CLOSE
+  std::vector<ngtcp2_cid> cids_;       // our CIDs, registered with the endpoint
+  bool streams_wanted_ = false;        // an open_*_stream hit the limit
   Stats stats_;
 };
 

@@ -57,6 +57,17 @@ Result<std::shared_ptr<Endpoint>> Endpoint::bind(asio::io_context& io,
   return ep;
 }
 
+std::shared_ptr<Endpoint> Endpoint::create_detached(asio::io_context& io,
+                                                    const asio::ip::udp::endpoint& local,
+                                                    QuicConfig config,
+                                                    const TlsServerContext* server_tls,
+                                                    DatagramSink sink) {
+  std::shared_ptr<Endpoint> ep(new Endpoint(io, config, server_tls));
+  ep->local_ = local;
+  ep->sink_ = std::move(sink);
+  return ep;
+}
+
 asio::ip::udp::endpoint Endpoint::local_endpoint() const {
   return local_;
 }
@@ -94,11 +105,12 @@ void Endpoint::on_readable() {
     const size_t n = socket_.receive_from(asio::buffer(buf), from, 0, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) break;
     if (ec) continue;  // e.g. ICMP port unreachable surfaced as an error
-    handle_datagram(std::span<const uint8_t>(buf.data(), n), from);
+    receive(std::span<const uint8_t>(buf.data(), n), from);
   }
 }
 
-void Endpoint::handle_datagram(std::span<const uint8_t> data, const asio::ip::udp::endpoint& from) {
+void Endpoint::receive(std::span<const uint8_t> data, const asio::ip::udp::endpoint& from) {
+  if (stopped_) return;
   ngtcp2_version_cid vc;
   const int rv = ngtcp2_pkt_decode_version_cid(&vc, data.data(), data.size(), kCidLength);
   if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
@@ -195,6 +207,7 @@ Result<std::shared_ptr<Connection>> Endpoint::connect(const asio::ip::udp::endpo
 // ---------------------------------------------------------------- for connections
 
 bool Endpoint::send_to(const asio::ip::udp::endpoint& to, const uint8_t* data, size_t len) {
+  if (sink_) return sink_(to, std::span<const uint8_t>(data, len));
   asio::error_code ec;
   socket_.send_to(asio::buffer(data, len), to, 0, ec);
   // A full socket buffer drops the packet; QUIC's loss recovery resends it.

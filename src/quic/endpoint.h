@@ -29,6 +29,9 @@ class TlsClientContext;
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
   using AcceptHandler = std::function<void(std::shared_ptr<Connection>)>;
+  // Where datagrams go when the endpoint has no socket; false if dropped.
+  using DatagramSink =
+      std::function<bool(const asio::ip::udp::endpoint& to, std::span<const uint8_t> datagram)>;
 
   // Binds the socket. `server_tls` may be null for a client-only endpoint; it
   // must outlive the endpoint otherwise.
@@ -36,7 +39,18 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
                                                 const asio::ip::udp::endpoint& local,
                                                 QuicConfig config,
                                                 const TlsServerContext* server_tls = nullptr);
+  // An endpoint without a socket, for tests and fuzzing: it sends through
+  // `sink` and receives what is handed to receive(). `local` is the address
+  // it claims to have.
+  static std::shared_ptr<Endpoint> create_detached(asio::io_context& io,
+                                                   const asio::ip::udp::endpoint& local,
+                                                   QuicConfig config,
+                                                   const TlsServerContext* server_tls,
+                                                   DatagramSink sink);
   ~Endpoint();
+
+  // A datagram from `from` (the socket's receive loop calls this too).
+  void receive(std::span<const uint8_t> datagram, const asio::ip::udp::endpoint& from);
 
   // Called with each new server connection, before its handshake completes,
   // so the handler can be installed before any stream event.
@@ -65,7 +79,6 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   void start_receive();
   void on_readable();
-  void handle_datagram(std::span<const uint8_t> data, const asio::ip::udp::endpoint& from);
   void accept(std::span<const uint8_t> data, const ngtcp2_pkt_hd& hd,
               const asio::ip::udp::endpoint& from);
   void send_version_negotiation(const ngtcp2_version_cid& vc, const asio::ip::udp::endpoint& to);
@@ -87,6 +100,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   QuicConfig config_;
   const TlsServerContext* server_tls_;
   AcceptHandler accept_;
+  DatagramSink sink_;  // set: no socket
   asio::ip::udp::endpoint local_;
   std::array<uint8_t, 32> reset_secret_{};
   std::unordered_map<std::string, std::weak_ptr<Connection>> by_cid_;

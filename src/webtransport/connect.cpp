@@ -139,24 +139,26 @@ RequestCheck check_request(const h3::HeaderList& headers) {
   return c;
 }
 
+// Liberal in what we accept: RFC 9114 wants pseudo-header fields first, but
+// the original Rust relay's WebTransport library encodes its response from a
+// hash map, so `sec-webtransport-http3-draft` often comes before `:status`
+// (Chromium accepts either order). The position is not checked; an unknown
+// or repeated pseudo-header still makes the response malformed.
 ResponseCheck check_response(const h3::HeaderList& headers) {
   ResponseCheck r;
   const std::string* status = nullptr;
-  bool regular_seen = false;
   for (const auto& h : headers) {
     if (h.name.empty()) {
       r.why = "empty field name";
       return r;
     }
     if (h.name[0] == ':') {
-      if (regular_seen || h.name != ":status" || status) {
+      if (h.name != ":status" || status) {
         r.why = "bad pseudo-header " + h.name;
         return r;
       }
       status = &h.value;
-      continue;
     }
-    regular_seen = true;
   }
   if (!status || status->size() != 3) {
     r.why = "missing or malformed :status";

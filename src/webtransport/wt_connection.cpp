@@ -137,15 +137,13 @@ std::shared_ptr<WtConnection> WtConnection::attach_server(std::shared_ptr<quic::
   std::shared_ptr<WtConnection> wt(new WtConnection(std::move(conn), Role::kServer));
   wt->on_request_ = std::move(on_request);
   wt->on_session_ = std::move(on_session);
-  wt->self_ = wt;
-  wt->conn_->set_handler(wt.get());
+  wt->conn_->set_handler(wt);
   return wt;
 }
 
 std::shared_ptr<WtConnection> WtConnection::attach_client(std::shared_ptr<quic::Connection> conn) {
   std::shared_ptr<WtConnection> wt(new WtConnection(std::move(conn), Role::kClient));
-  wt->self_ = wt;
-  wt->conn_->set_handler(wt.get());
+  wt->conn_->set_handler(wt);
   return wt;
 }
 
@@ -230,7 +228,7 @@ void WtConnection::on_closed(const quic::CloseInfo& info) {
   send_.clear();
   streams_available_.notify_all();
   changed_.notify_all();
-  self_.reset();  // the QUIC connection no longer calls us
+  // The QUIC connection lets go of us after this call: nothing else arrives.
 }
 
 void WtConnection::write_core_output() {

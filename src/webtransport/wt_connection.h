@@ -32,8 +32,8 @@ class WtConnection : public quic::ConnectionHandler,
   using RequestHandler = std::function<uint32_t(const SessionRequested&)>;
   using SessionHandler = std::function<void(std::shared_ptr<WtSession>)>;
 
-  // Attaches to `conn` as its event handler; keeps itself alive until the
-  // QUIC connection is gone.
+  // Attaches to `conn` as its event handler; the QUIC connection owns it
+  // until it has reported its close.
   static std::shared_ptr<WtConnection> attach_server(std::shared_ptr<quic::Connection> conn,
                                                      RequestHandler on_request,
                                                      SessionHandler on_session);
@@ -94,7 +94,6 @@ class WtConnection : public quic::ConnectionHandler,
   void expire_buffered_streams_later();
 
   std::shared_ptr<quic::Connection> conn_;
-  std::shared_ptr<WtConnection> self_;  // alive while the QUIC connection is
   Connection core_;
   RequestHandler on_request_;
   SessionHandler on_session_;

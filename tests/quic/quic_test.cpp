@@ -23,9 +23,6 @@ struct Recorder : ConnectionHandler {
   std::set<int64_t> finished;
   std::optional<CloseInfo> closed;
   std::function<void(int64_t, const Bytes&, bool)> on_data;
-  ~Recorder() override {
-    if (conn) conn->set_handler(nullptr);
-  }
 
   void on_handshake_done() override { handshake = true; }
   void on_stream_data(int64_t id, Bytes bytes, bool fin) override {
@@ -64,26 +61,26 @@ class QuicLoopback : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.error().reason;
     server_ = server.value();
     server_->on_accept([this](std::shared_ptr<Connection> c) {
-      accepted_.push_back(std::make_unique<Recorder>());
+      accepted_.push_back(std::make_shared<Recorder>());
       accepted_.back()->conn = c;
-      c->set_handler(accepted_.back().get());
+      c->set_handler(accepted_.back());
       if (on_accept_) on_accept_(*accepted_.back());
     });
   }
 
-  std::unique_ptr<Recorder> connect(const std::string& host = "::1") {
+  std::shared_ptr<Recorder> connect(const std::string& host = "::1") {
     if (!client_) {
       auto ep = Endpoint::bind(io_, udp::endpoint(asio::ip::make_address("::"), 0), config_);
       EXPECT_TRUE(ep.ok());
       client_ = ep.value();
     }
-    auto rec = std::make_unique<Recorder>();
+    auto rec = std::make_shared<Recorder>();
     auto c = client_->connect(
         udp::endpoint(asio::ip::make_address(host), server_->local_endpoint().port()), "localhost",
         *client_tls_);
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().reason);
     rec->conn = c.value();
-    rec->conn->set_handler(rec.get());
+    rec->conn->set_handler(rec);
     return rec;
   }
 
@@ -105,7 +102,7 @@ class QuicLoopback : public ::testing::Test {
   std::optional<TlsClientContext> client_tls_;
   std::shared_ptr<Endpoint> server_;
   std::shared_ptr<Endpoint> client_;
-  std::vector<std::unique_ptr<Recorder>> accepted_;
+  std::vector<std::shared_ptr<Recorder>> accepted_;
   std::function<void(Recorder&)> on_accept_;
 };
 

@@ -784,6 +784,7 @@ QuicOutcome quic_handshake(const TlsServerContext& server_ctx, const TlsClientCo
         to.tls = std::move(*tls_s);
         ngtcp2_transport_params sparams = params;
         sparams.original_dcid = hd.dcid;
+        sparams.original_dcid_present = 1;
         ngtcp2_cid server_scid = random_cid();
         auto spath = to.path();
         auto scb = quic_callbacks(true);

@@ -77,6 +77,29 @@ TEST(ConnectResponse, Check) {
   EXPECT_FALSE(check_response({{":status", "2x0"}}).ok);
   EXPECT_FALSE(check_response({{"server", "x"}}).ok);
   EXPECT_FALSE(check_response({{":status", "200"}, {":path", "/"}}).ok);
+  EXPECT_FALSE(check_response({{":status", "200"}, {":status", "200"}}).ok);
+}
+
+// The original Rust relay sends its response headers in hash-map order: the
+// :status pseudo-header is not always first (issue 9).
+TEST(ConnectResponse, StatusAcceptedInAnyPosition) {
+  const std::vector<h3::HeaderList> orders = {
+      {{":status", "200"}, {"sec-webtransport-http3-draft", "draft02"}},
+      {{"sec-webtransport-http3-draft", "draft02"}, {":status", "200"}},
+      {{"server", "moq-relay"}, {":status", "200"}, {"sec-webtransport-http3-draft", "draft02"}},
+      {{"date", "x"}, {"sec-webtransport-http3-draft", "draft02"}, {":status", "200"}},
+      {{":status", "200"}},
+  };
+  for (const auto& h : orders) {
+    auto r = check_response(h);
+    EXPECT_TRUE(r.ok) << r.why;
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_TRUE(r.success());
+  }
+  auto nf = check_response({{"sec-webtransport-http3-draft", "draft02"}, {":status", "404"}});
+  EXPECT_TRUE(nf.ok);
+  EXPECT_EQ(nf.status, 404u);
+  EXPECT_FALSE(check_response({{"sec-webtransport-http3-draft", "draft02"}, {":path", "/"}}).ok);
 }
 
 }  // namespace

@@ -213,6 +213,29 @@ TEST(Connection, RejectSends404AndClientSeesIt) {
   EXPECT_FALSE(p.server.accept(0));
 }
 
+// A server (the original Rust relay) that puts :status after another field:
+// the client still sees the session accepted (issue 9).
+TEST(Connection, ClientAcceptsStatusAfterOtherFields) {
+  for (const h3::HeaderList& headers :
+       {h3::HeaderList{{"sec-webtransport-http3-draft", "draft02"}, {":status", "200"}},
+        h3::HeaderList{{":status", "200"}, {"sec-webtransport-http3-draft", "draft02"}},
+        h3::HeaderList{{"server", "x"}, {":status", "200"}}}) {
+    Pair p;
+    p.open_controls();
+    ASSERT_TRUE(p.client.open_session(0, "a", "/live"));
+    p.drive();
+    h3::QpackEncoder enc;
+    std::vector<uint8_t> frame;
+    h3::write_frame(h3::frame_type::kHeaders, enc.encode(0, headers), frame);
+    p.client.on_stream_data(0, Bytes(std::move(frame)), false);
+    p.drive();
+    auto acc = only<SessionAccepted>(p.client_events);
+    ASSERT_EQ(acc.size(), 1u);
+    EXPECT_TRUE(p.client.session_established(0));
+    EXPECT_TRUE(only<SessionRejected>(p.client_events).empty());
+  }
+}
+
 TEST(Connection, IncomingUniStreamSplitAtEveryByte) {
   auto wire = encode_uni_stream_header(0);
   const auto payload = bytes_of("hello object");

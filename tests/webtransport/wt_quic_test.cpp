@@ -8,8 +8,10 @@
 #include <map>
 #include <random>
 
+#include "coding/writer.h"
 #include "echo.h"
 #include "h3/control.h"
+#include "h3/error.h"
 #include "h3/frame.h"
 #include "h3/qpack.h"
 #include "h3/settings.h"
@@ -295,14 +297,12 @@ TEST_F(WtLoopback, HigherPriorityStreamsGoFirstWhenWindowLimited) {
 // A bare HTTP/3 client on our QUIC layer, to send what browsers never would.
 struct RawH3 : quic::ConnectionHandler {
   std::shared_ptr<quic::Connection> conn;
+  int64_t control = -1;  // our HTTP/3 control stream
   bool ready = false;
   std::map<int64_t, std::string> data;
   std::set<int64_t> finished;
   std::map<int64_t, uint64_t> resets;
   std::optional<quic::CloseInfo> closed;
-  ~RawH3() override {
-    if (conn) conn->set_handler(nullptr);
-  }
   void on_handshake_done() override { ready = true; }
   void on_stream_data(int64_t id, Bytes b, bool fin) override {
     conn->consume(id, b.size());
@@ -341,7 +341,7 @@ struct RawH3 : quic::ConnectionHandler {
 
 class WtBadInput : public WtLoopback {
  protected:
-  std::unique_ptr<RawH3> raw_connect(quic::QuicConfig config = {}) {
+  std::shared_ptr<RawH3> raw_connect(quic::QuicConfig config = {}) {
     if (!raw_endpoint_) {
       auto ep = quic::Endpoint::bind(io_, udp::endpoint(udp::v6(), 0), config);
       EXPECT_TRUE(ep.ok());
@@ -350,17 +350,18 @@ class WtBadInput : public WtLoopback {
       cc.fingerprint = server_tls_->fingerprint_hex();
       raw_tls_.emplace(std::move(quic::TlsClientContext::create(cc).value()));
     }
-    auto raw = std::make_unique<RawH3>();
+    auto raw = std::make_shared<RawH3>();
     auto c = raw_endpoint_->connect(
         udp::endpoint(asio::ip::make_address("::1"), server_->local_endpoint().port()), "localhost",
         *raw_tls_);
     EXPECT_TRUE(c.ok());
     raw->conn = c.value();
-    raw->conn->set_handler(raw.get());
+    raw->conn->set_handler(raw);
     pump([&] { return raw->ready; });
     // Like every HTTP/3 client: a control stream with our SETTINGS first.
     auto control = raw->conn->open_uni_stream();
     EXPECT_TRUE(control.ok());
+    raw->control = *control;
     (void)raw->conn->write(*control,
                            Bytes(h3::encode_control_stream_preface(h3::client_settings())));
     return raw;
@@ -457,6 +458,63 @@ TEST_F(WtBadInput, ClientOpeningStreamsPastTheLimitLosesOnlyItsConnection) {
   while (raw->conn->open_bidi_stream().ok())
     ++opened;
   EXPECT_EQ(opened, 4);
+  expect_server_still_serves();
+}
+
+// ---- HTTP/3 connection errors before any WebTransport session (issue 9:
+// each of these used to end with the server calling a destroyed handler).
+
+// Opens a unidirectional stream of HTTP/3 type `type` and writes `rest`.
+int64_t open_typed_uni(RawH3& raw, uint64_t type, std::vector<uint8_t> rest, bool fin) {
+  auto id = raw.conn->open_uni_stream();
+  EXPECT_TRUE(id.ok());
+  std::vector<uint8_t> out;
+  Writer w(out);
+  w.varint(type);
+  out.insert(out.end(), rest.begin(), rest.end());
+  (void)raw.conn->write(*id, Bytes(std::move(out)), fin);
+  return *id;
+}
+
+TEST_F(WtBadInput, ControlStreamEndedBeforeConnectClosesOnlyThatConnection) {
+  auto raw = raw_connect();
+  ASSERT_TRUE(pump([&] { return raw->data.size() > 0; }));  // the server's SETTINGS came
+  (void)raw->conn->finish(raw->control);
+  ASSERT_TRUE(pump([&] { return raw->closed.has_value(); }));
+  EXPECT_EQ(raw->closed->code, h3::error::kClosedCriticalStream);
+  expect_server_still_serves();
+}
+
+TEST_F(WtBadInput, QpackEncoderStreamEndedBeforeConnectClosesOnlyThatConnection) {
+  auto raw = raw_connect();
+  const int64_t enc = open_typed_uni(*raw, 0x02, {}, false);
+  ASSERT_TRUE(pump([&] { return raw->data.size() > 0; }));
+  (void)raw->conn->finish(enc);
+  ASSERT_TRUE(pump([&] { return raw->closed.has_value(); }));
+  EXPECT_EQ(raw->closed->code, h3::error::kClosedCriticalStream);
+  expect_server_still_serves();
+}
+
+TEST_F(WtBadInput, QpackDecoderStreamEndedBeforeConnectClosesOnlyThatConnection) {
+  auto raw = raw_connect();
+  const int64_t dec = open_typed_uni(*raw, 0x03, {}, false);
+  ASSERT_TRUE(pump([&] { return raw->data.size() > 0; }));
+  (void)raw->conn->finish(dec);
+  ASSERT_TRUE(pump([&] { return raw->closed.has_value(); }));
+  EXPECT_EQ(raw->closed->code, h3::error::kClosedCriticalStream);
+  expect_server_still_serves();
+}
+
+TEST_F(WtBadInput, GreaseStreamWithFinAndDataOnControlInOneFlight) {
+  auto raw = raw_connect();
+  ASSERT_TRUE(pump([&] { return raw->data.size() > 0; }));
+  // Both in the same flush, so they reach the server in one datagram.
+  open_typed_uni(*raw, 0x1f * 3 + 0x21, {'g', 'r', 'e', 'a', 's', 'e'}, /*fin=*/true);
+  std::vector<uint8_t> data_frame;
+  h3::write_frame(h3::frame_type::kData, std::vector<uint8_t>{1, 2, 3}, data_frame);
+  (void)raw->conn->write(raw->control, Bytes(std::move(data_frame)));
+  ASSERT_TRUE(pump([&] { return raw->closed.has_value(); }));
+  EXPECT_EQ(raw->closed->code, h3::error::kFrameUnexpected);
   expect_server_still_serves();
 }
 
