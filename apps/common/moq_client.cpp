@@ -28,6 +28,7 @@ void add_moq_client_options(CLI::App& app, MoqClientOptions& options,
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   add_client_tls_options(app, options.tls, env_prefix);
+  add_quic_options(app, options.quic, env_prefix);
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
       ->envname(env_prefix + "_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}))
@@ -61,7 +62,7 @@ std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClien
     std::cerr << program << ": TLS: " << tls.error().reason << std::endl;
     return nullptr;
   }
-  quic::QuicConfig quic;
+  quic::QuicConfig quic = options.quic;
   quic.handshake_timeout = options.connect_timeout_ms();
   auto client = wt::Client::create(io, *bind, quic, std::move(tls.value()));
   if (!client) {

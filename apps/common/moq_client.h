@@ -27,6 +27,7 @@ struct MoqClientOptions {
   double connect_timeout = 10;  // seconds
   std::string log_level = "warn";
   ClientTlsOptions tls;
+  quic::QuicConfig quic;  // --congestion-control, --idle-timeout
 
   std::chrono::milliseconds connect_timeout_ms() const {
     return std::chrono::milliseconds(static_cast<int64_t>(connect_timeout * 1000));
@@ -34,7 +35,8 @@ struct MoqClientOptions {
 };
 
 // Adds URL (positional), --bind, --connect-timeout, --tls-root,
-// --fingerprint and --log-level, each with an <env_prefix>_* variable.
+// --fingerprint, --congestion-control, --idle-timeout and --log-level, each
+// with an <env_prefix>_* variable.
 void add_moq_client_options(CLI::App& app, MoqClientOptions& options,
                             const std::string& env_prefix);
 

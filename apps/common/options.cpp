@@ -49,6 +49,16 @@ void add_quic_options(CLI::App& app, quic::QuicConfig& config, const std::string
       ->envname(env_prefix + "_CONGESTION_CONTROL")
       ->transform(CLI::CheckedTransformer(kAlgorithms, CLI::ignore_case).description(""))
       ->option_text("cubic|bbr [cubic]");
+  app.add_option_function<double>(
+         "--idle-timeout",
+         [&config](double seconds) {
+           config.idle_timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+         },
+         "QUIC idle timeout: a peer silent that long is gone (keep-alives go out at a "
+         "third of it, at most every 4 s)")
+      ->envname(env_prefix + "_IDLE_TIMEOUT")
+      ->check(CLI::Range(0.5, 3600.0))
+      ->option_text("SECONDS [10]");
 }
 
 void add_server_tls_options(CLI::App& app, ServerTlsOptions& opts, const std::string& env_prefix) {

@@ -22,7 +22,8 @@ Result<asio::ip::udp::endpoint> parse_socket_address(const std::string& text);
 void add_log_option(CLI::App& app, std::string& level);
 void setup_logging(const std::string& level);
 
-// --congestion-control cubic|bbr (env <PREFIX>_CONGESTION_CONTROL).
+// --congestion-control cubic|bbr and --idle-timeout SECONDS (env
+// <PREFIX>_CONGESTION_CONTROL, <PREFIX>_IDLE_TIMEOUT).
 void add_quic_options(CLI::App& app, quic::QuicConfig& config, const std::string& env_prefix);
 
 // --tls-cert/--tls-key (repeatable, paired by position) and --dev.

@@ -5,10 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <atomic>
 #include <cstdlib>
-#include <thread>
 
+#include "http/server.h"
 #include "listen_address.h"
 #include "redis_store.h"
 #include "server.h"
@@ -20,8 +19,13 @@ namespace {
 constexpr std::chrono::milliseconds kRedisConnectTimeout{1000};
 constexpr std::chrono::milliseconds kRedisCommandTimeout{1000};
 
-// SIGINT/SIGTERM are blocked in every thread and taken by this one, which can
-// then stop the server with an ordinary call (not from a signal handler).
+// libmicrohttpd event loops (each epoll, each running handlers). Handlers
+// share one Redis connection, so more would only wait on its lock.
+constexpr unsigned kHttpThreads = 4;
+
+// SIGINT/SIGTERM are blocked in every thread and taken by main() with
+// sigwait(), which then stops the server with an ordinary call (not from a
+// signal handler).
 sigset_t stop_signals() {
   sigset_t set;
   sigemptyset(&set);
@@ -40,11 +44,18 @@ int main(int argc, char** argv) {
   std::string listen = "[::]:4442";
   std::string redis = "redis://127.0.0.1:6379";
   std::string log_level = "info";
+  int idle_timeout = 30;
   app.add_option("--listen", listen, "HTTP listen address, HOST:PORT ([::] for IPv4 and IPv6)")
       ->envname("MOQ_API_LISTEN")
       ->capture_default_str();
   app.add_option("--redis", redis, "Redis server, redis://HOST[:PORT][/DB]")
       ->envname("MOQ_API_REDIS")
+      ->capture_default_str();
+  app.add_option("--idle-timeout", idle_timeout,
+                 "seconds after which an idle HTTP connection is closed (kept alive between "
+                 "requests, or never sending one)")
+      ->envname("MOQ_API_IDLE_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->envname("MOQ_API_LOG_LEVEL")
@@ -67,34 +78,32 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
 
+  // Thousands of connections at once need as many file descriptors.
+  moq::http::raise_open_file_limit();
+  // Blocked before the server's threads start, so they inherit the mask and
+  // only sigwait() below takes the signals.
   sigset_t signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   RedisStore store(*redis_address, kRedisConnectTimeout, kRedisCommandTimeout);
-  ApiServer server(store);
-  if (!server.bind(address->host, address->port)) {
-    spdlog::critical("can't listen on {}: address in use or not available", listen);
+  ApiServer api(store);
+  moq::http::ServerOptions http_options;
+  http_options.idle_timeout = std::chrono::seconds(idle_timeout);
+  http_options.max_body_bytes = kMaxBodyBytes;
+  http_options.log_level = spdlog::level::info;
+  auto server = moq::http::ThreadedServer::start(
+      address->host, static_cast<uint16_t>(address->port), kHttpThreads, http_options,
+      [&api](const moq::http::Request& request) { return api.handle(request); });
+  if (!server) {
+    spdlog::critical("--listen {}: {}", listen, server.error().reason);
     return EXIT_FAILURE;
   }
   spdlog::info("serving /origin/{{name}} on {} with redis at {}", listen,
                redis_address->to_string());
 
-  std::atomic<bool> run_returned{false};
-  std::thread stopper([&server, &run_returned, signals] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (!run_returned) spdlog::info("stopping on signal {}", sig);
-    // cpp-httplib's stop() is a no-op until the accept loop runs: a signal
-    // that arrives during start-up must wait for it.
-    while (!server.running() && !run_returned) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    server.stop();
-  });
-  bool ok = server.run();
-  run_returned = true;
-  // Wake the stopper if run() returned on its own (it is blocked in sigwait).
-  kill(getpid(), SIGTERM);
-  stopper.join();
-  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("stopping on signal {}", sig);
+  server.value()->stop();
+  return EXIT_SUCCESS;
 }

@@ -28,10 +28,13 @@ Result<RedisAddress> parse_redis_url(std::string_view url);
 inline constexpr uint64_t kStoreUnavailable = 503;  // can't reach Redis, or it refused
 inline constexpr uint64_t kStoreBadReply = 500;     // Redis answered something unexpected
 
-// A single hiredis connection shared by cpp-httplib's worker threads.
+// A single hiredis connection shared by the HTTP server's threads
+// (libmicrohttpd's pool, see main.cpp).
 //
 // This is the control plane (a few requests per broadcast per 5 minutes), so
-// a mutex around one synchronous connection is plenty. The connection is made
+// a mutex around one synchronous connection is plenty: every public call
+// holds it for its whole command (or command pair), so calls from any number
+// of threads never interleave on the connection. The connection is made
 // lazily on the first command and remade on the first command after it broke
 // (Redis restarted or was down): the server never has to be restarted, and a
 // request made while Redis is down fails fast with code 503.

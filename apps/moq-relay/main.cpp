@@ -18,8 +18,10 @@
 //   --tls-cert PATH    PEM chain, repeatable, paired by position with --tls-key
 //   --tls-key PATH     PEM private key (PKCS#8, SEC1 EC or RSA)
 //   --tls-root PATH    roots trusted for relay-to-relay connections (repeatable)
-//   --dev              also serve GET https://HOST:PORT/fingerprint over TCP;
-//                      without --tls-cert, generate a localhost certificate
+//   --dev              also serve HTTPS and plain HTTP over TCP on the same port
+//                      (GET /fingerprint, /certificate.sha256); without
+//                      --tls-cert, generate a localhost certificate
+//   --http-idle-timeout S  seconds before an idle TCP connection is closed [30]
 //   --api URL          moq-api for clustering: publishers are registered there
 //                      (409 if live on another relay, 504 if moq-api is down);
 //                      subscribers of other names are served from the origin
@@ -43,7 +45,7 @@
 #include <functional>
 #include <iostream>
 
-#include "dev_https.h"
+#include "dev_http.h"
 #include "options.h"
 #include "relay.h"
 #include "relay_options.h"
@@ -85,6 +87,7 @@ int main(int argc, char** argv) {
   asio::io_context io;
   moq::relay::RelayConfig config;
   config.listen = *listen;
+  config.quic = options.quic;
   if (!options.api.empty()) {
     moq::relay::ClusterConfig cluster;
     cluster.api = options.api;
@@ -98,9 +101,14 @@ int main(int argc, char** argv) {
   if (!relay) return fail("can't listen on " + options.listen + ": " + relay.error().reason);
   const auto local = relay.value()->local_endpoint();
 
-  std::unique_ptr<moq::relay::DevHttpsServer> dev;
+  // The HTTP listener holds thousands of connections: lift the open-file
+  // soft limit to the hard one.
+  moq::http::raise_open_file_limit();
+  std::unique_ptr<moq::relay::DevHttpServer> dev;
   if (options.tls.dev) {
-    auto started = moq::relay::DevHttpsServer::start(local.address(), local.port(), tls.value());
+    auto started =
+        moq::relay::DevHttpServer::start(io, local.address(), local.port(), tls.value(),
+                                         std::chrono::seconds(options.http_idle_timeout));
     if (!started) return fail(started.error().reason);
     dev = std::move(started.value());
   }
@@ -109,8 +117,8 @@ int main(int argc, char** argv) {
   const std::string fingerprint = tls->fingerprint_hex();
   std::cout << "listening: " << url << std::endl;
   std::cout << "fingerprint: " << fingerprint << std::endl;
-  spdlog::info("listening on {} (UDP{}), {}", options.listen, dev ? " and TCP /fingerprint" : "",
-               url);
+  spdlog::info("listening on {} (UDP{}), {}", options.listen,
+               dev ? " and TCP: HTTPS + HTTP /fingerprint" : "", url);
   spdlog::info("certificate fingerprint (sha-256): {}", fingerprint);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

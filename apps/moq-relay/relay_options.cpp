@@ -15,6 +15,7 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
       ->envname("MOQ_RELAY_LISTEN")
       ->capture_default_str();
   app::add_server_tls_options(app, options.tls, "MOQ_RELAY");
+  app::add_quic_options(app, options.quic, "MOQ_RELAY");
   app.add_option("--tls-root", options.roots,
                  "PEM root certificate trusted when connecting to other relays (repeatable; "
                  "default: the system roots). Relays sharing one self-signed certificate "
@@ -36,6 +37,12 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
                  "(which forgets it after 600 s)")
       ->envname("MOQ_RELAY_API_REFRESH")
       ->check(CLI::Range(0.1, 599.0))
+      ->capture_default_str();
+  app.add_option("--http-idle-timeout", options.http_idle_timeout,
+                 "seconds after which an idle TCP connection of the --dev HTTP(S) listener is "
+                 "closed (kept alive between requests, or never sending one)")
+      ->envname("MOQ_RELAY_HTTP_IDLE_TIMEOUT")
+      ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   app.add_option("--log-level", options.log_level, "trace, debug, info, warn, error or off")
       ->envname("MOQ_RELAY_LOG_LEVEL")

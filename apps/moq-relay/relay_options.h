@@ -18,7 +18,9 @@ struct RelayOptions {
   std::string api;                 // --api: moq-api URL (clustering)
   std::string api_node;            // --api-node: this relay's https:// URL
   double api_refresh = 300;        // --api-refresh: seconds between PATCHes
+  int http_idle_timeout = 30;      // --http-idle-timeout: seconds (the --dev TCP listener)
   std::string log_level = "info";
+  quic::QuicConfig quic;  // --congestion-control, --idle-timeout
 };
 
 void add_relay_options(CLI::App& app, RelayOptions& options);

@@ -343,4 +343,12 @@ std::string TlsServerContext::fingerprint_hex(size_t index) const {
   return sha256_fingerprint_hex(leaf_der(index));
 }
 
+gnutls_certificate_retrieve_function2* TlsServerContext::certificate_callback() {
+  return retrieve_certificate;
+}
+
+void TlsServerContext::attach(gnutls_session_t session) const {
+  gnutls_db_set_ptr(session, state_.get());
+}
+
 }  // namespace moq::quic

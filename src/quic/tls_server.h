@@ -6,6 +6,7 @@
 // key and the anti-replay state; each connection gets its own TlsSession from
 // new_session(). Configuration is passed in, never read from a global.
 
+#include <gnutls/abstract.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 
 #include <cstddef>
@@ -68,6 +69,15 @@ class TlsServerContext {
   const std::vector<uint8_t>& leaf_der(size_t index) const;
   // Lowercase hex SHA-256 of that leaf (`--dev` serves index 0 at /fingerprint).
   std::string fingerprint_hex(size_t index = 0) const;
+
+  // For a TLS stack that makes its own gnutls sessions (the HTTP server on
+  // libmicrohttpd): give its credentials `certificate_callback()` as their
+  // retrieve function and `attach()` each session before its handshake; the
+  // session then presents what this context's own sessions would (same pairs,
+  // same SNI rule). Uses the session's db pointer, like new_session(). This
+  // context (or a copy) must outlive the attached sessions.
+  static gnutls_certificate_retrieve_function2* certificate_callback();
+  void attach(gnutls_session_t session) const;
 
  private:
   explicit TlsServerContext(std::shared_ptr<detail::ServerState> state)

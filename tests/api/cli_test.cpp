@@ -16,8 +16,9 @@ int exit_code(int status) {
 TEST(MoqApiCli, HelpListsEveryFlagAndItsEnvironmentVariable) {
   auto r = run_command(kBin + " --help 2>&1");
   EXPECT_EQ(exit_code(r.status), 0);
-  for (const char* s : {"--listen", "--redis", "--log-level", "--version", "MOQ_API_LISTEN",
-                        "MOQ_API_REDIS", "MOQ_API_LOG_LEVEL", "[::]:4442"}) {
+  for (const char* s :
+       {"--listen", "--redis", "--log-level", "--version", "--idle-timeout", "MOQ_API_LISTEN",
+        "MOQ_API_REDIS", "MOQ_API_LOG_LEVEL", "MOQ_API_IDLE_TIMEOUT", "[::]:4442"}) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << "\n" << r.out;
   }
 }

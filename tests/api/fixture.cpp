@@ -44,10 +44,15 @@ void ApiFixture::TearDown() {
   api_port_ = free_port();
   Child::Options options;
   options.stderr_path = log_path_;
-  api_ = Child(
-      {std::string(MOQ_BIN_DIR) + "/moq-api", "--listen", "127.0.0.1:" + std::to_string(api_port_),
-       "--redis", "redis://127.0.0.1:" + std::to_string(redis_->port()), "--log-level", "debug"},
-      options);
+  std::vector<std::string> argv = {std::string(MOQ_BIN_DIR) + "/moq-api",
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(api_port_),
+                                   "--redis",
+                                   "redis://127.0.0.1:" + std::to_string(redis_->port()),
+                                   "--log-level",
+                                   "debug"};
+  argv.insert(argv.end(), api_args_.begin(), api_args_.end());
+  api_ = Child(argv, options);
   if (!wait_for_port(api_port_, std::chrono::seconds(10))) {
     return ::testing::AssertionFailure() << "moq-api did not listen on " << api_port_ << ":\n"
                                          << log();

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/client.h"
 #include "api/process.h"
@@ -35,7 +36,7 @@ class ApiFixture : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Starts moq-api with the given extra arguments; waits until it listens.
+  // Starts moq-api (with api_args_ added); waits until it listens.
   ::testing::AssertionResult start_api();
 
   httplib::Client http() const;
@@ -49,6 +50,7 @@ class ApiFixture : public ::testing::Test {
   std::unique_ptr<RedisServer> redis_;
   int api_port_ = 0;
   Child api_;
+  std::vector<std::string> api_args_;  // extra moq-api flags, set before SetUp
 };
 
 }  // namespace moq::test

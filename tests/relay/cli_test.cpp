@@ -1,5 +1,6 @@
 // The moq-relay program itself: flags, environment variables, the --dev
-// HTTPS fingerprint endpoint (curl over TCP), logs and signals.
+// HTTPS fingerprint endpoint (curl over TCP; http_test.cpp has the rest of
+// the HTTP listener), logs and signals.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -29,7 +30,8 @@ TEST(RelayCli, HelpListsEveryFlagAndVersionPrints) {
   auto help = relay_command("--help");
   EXPECT_EQ(exit_code(help.status), 0);
   for (const char* flag : {"--listen", "--tls-cert", "--tls-key", "--tls-root", "--api",
-                           "--api-node", "--dev", "--log-level", "--version", "MOQ_RELAY_LISTEN"}) {
+                           "--api-node", "--dev", "--http-idle-timeout", "--log-level", "--version",
+                           "MOQ_RELAY_LISTEN", "MOQ_RELAY_HTTP_IDLE_TIMEOUT"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag << "\n" << help.out;
   }
   auto version = relay_command("--version");
@@ -109,10 +111,11 @@ TEST(RelayCli, DevServesTheFingerprintOverHttps) {
   auto big = test::run_command("curl -sk -o /dev/null -w '%{http_code}' --max-time 10 -H 'X-Big: " +
                                std::string(9000, 'x') + "' " + base + "/fingerprint");
   EXPECT_EQ(big.out, "431");
-  // Plain HTTP, or a client that connects and says nothing (as browsers'
-  // preconnects do), does not wedge the listener for others.
-  (void)test::run_command("curl -s --max-time 3 http://localhost:" + std::to_string(relay.port()) +
-                          "/fingerprint");
+  // Plain HTTP on the same port; a client that connects and says nothing (as
+  // browsers' preconnects do) does not wedge the listener for others.
+  auto plain = test::run_command(
+      "curl -s --max-time 3 http://localhost:" + std::to_string(relay.port()) + "/fingerprint");
+  EXPECT_EQ(plain.out, relay.fingerprint());
   const int silent = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -1,0 +1,72 @@
+#include "dev_http.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/ip/tcp.hpp>
+
+namespace moq::relay {
+namespace {
+
+constexpr const char* kMethods = "GET, HEAD, OPTIONS";
+
+http::Response with_cors(http::Response response) {
+  response.headers.push_back({"Access-Control-Allow-Origin", "*"});
+  response.headers.push_back({"Cache-Control", "no-store"});
+  return response;
+}
+
+}  // namespace
+
+http::Response dev_http_response(const http::Request& request, const std::string& fingerprint) {
+  if (request.method == "OPTIONS") {
+    // A CORS preflight (any path): allow what the routes serve.
+    http::Response preflight = with_cors(http::Response{204, "", {}, ""});
+    preflight.headers.push_back({"Access-Control-Allow-Methods", kMethods});
+    preflight.headers.push_back({"Access-Control-Allow-Headers", "*"});
+    preflight.headers.push_back({"Access-Control-Max-Age", "600"});
+    return preflight;
+  }
+  if (request.path != "/fingerprint" && request.path != "/certificate.sha256") {
+    return with_cors(http::Response::text(404, "not found\n"));
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    http::Response refused = with_cors(http::Response::text(405, "method not allowed\n"));
+    refused.headers.push_back({"Allow", kMethods});
+    return refused;
+  }
+  return with_cors(http::Response::text(200, fingerprint));
+}
+
+DevHttpServer::DevHttpServer(std::shared_ptr<http::AsioServer> server)
+    : server_(std::move(server)) {}
+
+DevHttpServer::~DevHttpServer() {
+  stop();
+}
+
+void DevHttpServer::stop() {
+  server_->stop();
+}
+
+Result<std::unique_ptr<DevHttpServer>> DevHttpServer::start(asio::io_context& io,
+                                                            const asio::ip::address& address,
+                                                            uint16_t port,
+                                                            quic::TlsServerContext tls,
+                                                            std::chrono::seconds idle_timeout) {
+  http::ServerOptions options;
+  options.idle_timeout = idle_timeout;
+  options.log_level = spdlog::level::debug;
+  options.name = "dev http";
+  const std::string fingerprint = tls.fingerprint_hex();
+  options.tls = std::move(tls);
+  auto server = http::AsioServer::start(
+      io, asio::ip::tcp::endpoint(address, port), std::move(options),
+      [fingerprint](const http::Request& request) {
+        return dev_http_response(request, fingerprint);
+      },
+      /*plain_http=*/true);
+  if (!server) return Error{code::kInternal, "dev http: " + server.error().reason};
+  return std::unique_ptr<DevHttpServer>(new DevHttpServer(std::move(server.value())));
+}
+
+}  // namespace moq::relay
