@@ -37,7 +37,6 @@ struct Upstream::State {
         name(std::move(n)),
         writer(std::move(broadcast.first)),
         reader(std::move(broadcast.second)),
-        end(std::make_shared<BroadcastEnd>()),
         watchdog(io) {}
 
   // Before the upstream session is up: ends the local broadcast with
@@ -54,7 +53,6 @@ struct Upstream::State {
   const std::string name;
   std::optional<cache::BroadcastWriter> writer;  // until the upstream session takes it
   cache::BroadcastReader reader;
-  std::shared_ptr<BroadcastEnd> end;
   std::shared_ptr<transport::Session> transport;
   std::shared_ptr<session::Session> session;
   asio::steady_timer watchdog;  // bounds lookup + connect + SETUP
@@ -94,8 +92,9 @@ cache::BroadcastReader Upstream::broadcast() const {
   return state_->reader;
 }
 
-std::shared_ptr<BroadcastEnd> Upstream::end() const {
-  return state_->end;
+bool Upstream::live() const {
+  if (state_->reader.closed()) return false;
+  return !state_->session || state_->session->subscriber_stats().tracks_ended == 0;
 }
 
 Result<std::shared_ptr<Cluster>> Cluster::create(asio::io_context& io, ClusterConfig config,
@@ -236,7 +235,7 @@ std::shared_ptr<Upstream> Cluster::upstream(const std::string& name) {
   if (auto it = upstreams_.find(name); it != upstreams_.end()) {
     auto live = it->second.lock();
     // A failed or ended upstream is not reused: the next subscriber retries.
-    if (live && !live->state_->reader.closed()) return live;
+    if (live && live->live()) return live;
   }
   auto state =
       std::make_shared<Upstream::State>(io_, shared_from_this(), name, cache::make_broadcast());
@@ -309,7 +308,6 @@ asio::awaitable<void> Cluster::fetch(std::shared_ptr<Upstream::State> state) {
   state->writer.reset();
   if (!subscribed) {
     state->session->close(subscribed.error());
-    state->end->set(subscribed.error());
     co_return;
   }
   spdlog::info("upstream start: broadcast '{}' from {}", state->name, url);
@@ -317,7 +315,6 @@ asio::awaitable<void> Cluster::fetch(std::shared_ptr<Upstream::State> state) {
   Error end = co_await session->run();
   spdlog::info("upstream end: broadcast '{}' from {} code {} reason '{}'", state->name, url,
                end.code, end.reason);
-  state->end->set(end);
   state->session.reset();
 }
 

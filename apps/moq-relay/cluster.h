@@ -10,7 +10,6 @@
 
 #include "api/async_client.h"
 #include "async/notify.h"
-#include "broadcast_end.h"
 #include "cache/broadcast.h"
 #include "coding/result.h"
 #include "quic/config.h"
@@ -67,9 +66,11 @@ class Upstream {
   // closed with 404 (not registered), 504 (moq-api or origin unreachable) or
   // the upstream session's end.
   cache::BroadcastReader broadcast() const;
-  // Set when an established upstream session ended (the origin's publisher
-  // left, or the origin relay went away).
-  std::shared_ptr<BroadcastEnd> end() const;
+  // False once the broadcast is over or ending: the upstream failed or
+  // ended, or the origin ended one of its tracks cleanly (its publisher
+  // left; the origin keeps the session open, as it does for every viewer).
+  // New local subscribers then get a fresh upstream (a new lookup).
+  bool live() const;
 
  private:
   friend class Cluster;

@@ -10,15 +10,14 @@ std::string broadcast_name(std::string_view path) {
   return std::string(path);
 }
 
-std::optional<uint64_t> Origins::add(const std::string& name, cache::BroadcastReader broadcast,
-                                     std::shared_ptr<BroadcastEnd> end) {
+std::optional<uint64_t> Origins::add(const std::string& name, cache::BroadcastReader broadcast) {
   if (auto it = live_.find(name); it != live_.end()) {
     // A broadcast whose publisher is gone but not yet removed frees the name.
-    if (!it->second.live.broadcast.closed()) return std::nullopt;
+    if (!it->second.broadcast.closed()) return std::nullopt;
     live_.erase(it);
   }
   const uint64_t token = next_token_++;
-  live_.emplace(name, Entry{token, Live{std::move(broadcast), std::move(end)}});
+  live_.emplace(name, Entry{token, std::move(broadcast)});
   return token;
 }
 
@@ -27,10 +26,10 @@ void Origins::remove(const std::string& name, uint64_t token) {
   if (it != live_.end() && it->second.token == token) live_.erase(it);
 }
 
-std::optional<Origins::Live> Origins::find(const std::string& name) const {
+std::optional<cache::BroadcastReader> Origins::find(const std::string& name) const {
   auto it = live_.find(name);
-  if (it == live_.end() || it->second.live.broadcast.closed()) return std::nullopt;
-  return it->second.live;
+  if (it == live_.end() || it->second.broadcast.closed()) return std::nullopt;
+  return it->second.broadcast;
 }
 
 }  // namespace moq::relay

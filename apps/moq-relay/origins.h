@@ -7,7 +7,6 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "broadcast_end.h"
 #include "cache/broadcast.h"
 
 namespace moq::relay {
@@ -24,28 +23,21 @@ std::string broadcast_name(std::string_view path);
 // Only touched from the io_context thread: no locks.
 class Origins {
  public:
-  // A live broadcast and the signal of its end.
-  struct Live {
-    cache::BroadcastReader broadcast;
-    std::shared_ptr<BroadcastEnd> end;
-  };
-
   // Registers a publisher for `name`; nullopt when the name is live already.
   // The returned token identifies this publisher for remove().
-  std::optional<uint64_t> add(const std::string& name, cache::BroadcastReader broadcast,
-                              std::shared_ptr<BroadcastEnd> end);
+  std::optional<uint64_t> add(const std::string& name, cache::BroadcastReader broadcast);
   // Frees the name if it is still held by the publisher `token` (a newer
   // publisher of the same name is left alone).
   void remove(const std::string& name, uint64_t token);
   // The live broadcast of that name, if any.
-  std::optional<Live> find(const std::string& name) const;
+  std::optional<cache::BroadcastReader> find(const std::string& name) const;
 
   size_t size() const { return live_.size(); }
 
  private:
   struct Entry {
     uint64_t token;
-    Live live;
+    cache::BroadcastReader broadcast;
   };
   std::unordered_map<std::string, Entry> live_;
   uint64_t next_token_ = 1;

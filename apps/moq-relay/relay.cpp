@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <string>
 #include <utility>
@@ -19,8 +17,6 @@
 
 namespace moq::relay {
 namespace {
-
-using namespace asio::experimental::awaitable_operators;
 
 // What the start and end log lines of a session say. The start line is
 // written once the SETUP told the role; a peer that fails before that only
@@ -43,8 +39,7 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
                                      std::shared_ptr<Origins> origins,
                                      std::shared_ptr<Cluster> cluster, session::Config config) {
   auto [writer, reader] = cache::make_broadcast();
-  auto ended = std::make_shared<BroadcastEnd>();
-  auto token = origins->add(name, reader, ended);
+  auto token = origins->add(name, reader);
   if (!token) {
     const Error duplicate = Error::duplicate();
     handshake.reject(duplicate);
@@ -68,6 +63,10 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
     }
     registration = std::move(registered.value());
   }
+  // A publisher that goes away (reset, closed, timed out) ends its tracks
+  // like one that said goodbye: viewers see every track end with 0, and
+  // their sessions go on (issue 9).
+  config.peer_gone_ends_cleanly = true;
   auto accepted = handshake.accept(wire::Role::kSubscriber, config);
   if (!accepted) {
     origins->remove(name, *token);
@@ -76,68 +75,32 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
   std::shared_ptr<session::Session> session = accepted.value();
   (void)session->subscribe(std::move(writer));
   Error end = co_await session->run();
-  // run() closed the broadcast with `end`: every subscriber's tracks are reset
-  // with that code. Free the name for the next publisher.
-  ended->set(end);
+  // run() closed the broadcast: every subscriber's tracks are reset with its
+  // end code. Free the name for the next publisher.
   origins->remove(name, *token);
   registration.reset();  // DELETE from moq-api
   co_return end;
 }
 
-// Once `ended` is set, lets the session's subscriptions drain (bounded) and
-// closes the session with the broadcast's end code. Returns only when
-// cancelled, i.e. when the session's run() finished first.
-asio::awaitable<void> close_when_ended(std::shared_ptr<session::Session> session,
-                                       std::shared_ptr<BroadcastEnd> ended) {
-  while (!ended->error) {
-    const bool woke = co_await ended->changed.wait();
-    if (!woke) co_return;
-  }
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  asio::error_code ec;
-  while (session->active_subscriptions() > 0 && std::chrono::steady_clock::now() < deadline) {
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-  }
-  // Let the last SUBSCRIBE_RESETs leave on the control stream first.
-  timer.expires_after(std::chrono::milliseconds(50));
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (ec) co_return;
-  session->close(*ended->error);
-  async::Notify never;
-  for (;;) {
-    const bool woke = co_await never.wait();
-    if (!woke) co_return;
-  }
-}
-
 // Subscriber: serves the broadcast live at connection time, local or (in a
 // cluster) fetched from its origin relay; with none, the session has nothing
-// to publish and answers every SUBSCRIBE with 404.
+// to publish and answers every SUBSCRIBE with 404. When that broadcast ends,
+// its tracks end (SUBSCRIBE_RESET) and the session stays until the viewer
+// leaves.
 asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::string name,
                                       std::shared_ptr<Origins> origins,
                                       std::shared_ptr<Cluster> cluster, session::Config config) {
   auto accepted = handshake.accept(wire::Role::kPublisher, config);
   if (!accepted) co_return accepted.error();
   std::shared_ptr<session::Session> session = accepted.value();
-  std::shared_ptr<BroadcastEnd> ended;
   std::shared_ptr<Upstream> upstream;  // held while this session lives
   if (auto live = origins->find(name)) {
-    (void)session->publish(std::move(live->broadcast));
-    ended = std::move(live->end);
+    (void)session->publish(std::move(*live));
   } else if (cluster) {
     upstream = cluster->upstream(name);
     (void)session->publish(upstream->broadcast());
-    ended = upstream->end();
   }
-  if (!ended) {
-    Error end = co_await session->run();
-    co_return end;
-  }
-  auto result = co_await (session->run() || close_when_ended(session, ended));
-  Error end = result.index() == 0 ? std::get<0>(result) : Error::closed();
+  Error end = co_await session->run();
   co_return end;
 }
 
@@ -151,6 +114,14 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport,
                             RelayConfig config) {
   SessionLog log{transport->peer(), transport->path()};
   const std::string name = broadcast_name(log.path);
+  if (name.empty()) {
+    // The path names the broadcast: "/" names none.
+    const Error refused{code::kBadRequest,
+                        "empty broadcast name: the URL path names the broadcast"};
+    transport->close(session::app_code(refused.code), refused.reason);
+    log_end(log, refused);
+    co_return;
+  }
 
   // A peer that never sends its SETUP is dropped rather than kept forever.
   asio::steady_timer setup_timer(co_await asio::this_coro::executor);
@@ -190,6 +161,13 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport,
 
 Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayConfig& config,
                                             const quic::TlsServerContext& tls) {
+  auto endpoint = quic::Endpoint::bind(io, config.listen, config.quic, &tls);
+  if (!endpoint) return endpoint.error();
+  return start(io, config, std::move(endpoint.value()));
+}
+
+Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayConfig& config,
+                                            std::shared_ptr<quic::Endpoint> endpoint) {
   std::unique_ptr<Relay> relay(new Relay());
   relay->origins_ = std::make_shared<Origins>();
   auto origins = relay->origins_;
@@ -199,15 +177,13 @@ Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayCon
     relay->cluster_ = std::move(cluster.value());
   }
   auto cluster = relay->cluster_;
-  auto server = wt::Server::start(
-      io, config.listen, config.quic, tls,
+  relay->server_ = wt::Server::serve(
+      std::move(endpoint),
       // Every path is a broadcast name; the SETUP role decides the rest.
       [](const wt::SessionRequested&) { return 200u; },
       [&io, origins, cluster, config](std::shared_ptr<wt::WtSession> session) {
         asio::co_spawn(io, serve(std::move(session), origins, cluster, config), asio::detached);
       });
-  if (!server) return server.error();
-  relay->server_ = std::move(server.value());
   return relay;
 }
 

@@ -61,6 +61,10 @@ class Relay {
  public:
   static Result<std::unique_ptr<Relay>> start(asio::io_context& io, const RelayConfig& config,
                                               const quic::TlsServerContext& tls);
+  // The same on an endpoint the caller made (config.listen is then unused):
+  // the connection fuzzer runs the relay without a socket this way.
+  static Result<std::unique_ptr<Relay>> start(asio::io_context& io, const RelayConfig& config,
+                                              std::shared_ptr<quic::Endpoint> endpoint);
   ~Relay();
 
   asio::ip::udp::endpoint local_endpoint() const { return server_->local_endpoint(); }

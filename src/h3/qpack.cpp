@@ -73,6 +73,20 @@ std::vector<uint8_t> QpackEncoder::encode(int64_t stream_id, const HeaderList& h
   return out;
 }
 
+bool QpackEncoder::read_decoder_stream(std::span<const uint8_t> bytes, std::string& why) {
+  if (bytes.empty()) return true;
+  if (!enc_) {
+    why = "QPACK encoder unavailable";
+    return false;
+  }
+  const nghttp3_ssize n = nghttp3_qpack_encoder_read_decoder(enc_, bytes.data(), bytes.size());
+  if (n < 0) {
+    why = std::string("QPACK decoder stream: ") + nghttp3_strerror(static_cast<int>(n));
+    return false;
+  }
+  return true;
+}
+
 // ---- decoder ----
 
 QpackDecoder::QpackDecoder(size_t max_field_section_size) : max_size_(max_field_section_size) {
@@ -107,6 +121,20 @@ std::string rcbuf_string(nghttp3_rcbuf* buf) {
   return std::string(reinterpret_cast<const char*>(v.base), v.len);
 }
 }  // namespace
+
+bool QpackDecoder::read_encoder_stream(std::span<const uint8_t> bytes, std::string& why) {
+  if (bytes.empty()) return true;
+  if (!dec_) {
+    why = "QPACK decoder unavailable";
+    return false;
+  }
+  const nghttp3_ssize n = nghttp3_qpack_decoder_read_encoder(dec_, bytes.data(), bytes.size());
+  if (n < 0) {
+    why = std::string("QPACK encoder stream: ") + nghttp3_strerror(static_cast<int>(n));
+    return false;
+  }
+  return true;
+}
 
 QpackDecodeResult QpackDecoder::decode(int64_t stream_id, std::span<const uint8_t> field_section) {
   QpackDecodeResult res;

@@ -35,6 +35,9 @@ class QpackEncoder {
   // The encoded field section (prefix + field lines), i.e. a HEADERS payload.
   // Names must be lowercase. Empty on failure (out of memory).
   std::vector<uint8_t> encode(int64_t stream_id, const HeaderList& headers);
+  // Bytes of the peer's QPACK decoder stream. False, with `why`, on an
+  // instruction RFC 9204 makes a QPACK_DECODER_STREAM_ERROR.
+  bool read_decoder_stream(std::span<const uint8_t> bytes, std::string& why);
 
  private:
   nghttp3_qpack_encoder* enc_ = nullptr;
@@ -58,6 +61,10 @@ class QpackDecoder {
 
   // Decodes one complete field section (a HEADERS payload).
   QpackDecodeResult decode(int64_t stream_id, std::span<const uint8_t> field_section);
+  // Bytes of the peer's QPACK encoder stream. We allow no dynamic table, so
+  // a capacity above 0 or an insertion is an error: false, with `why`, means
+  // QPACK_ENCODER_STREAM_ERROR (RFC 9204 §4.3.1).
+  bool read_encoder_stream(std::span<const uint8_t> bytes, std::string& why);
 
  private:
   nghttp3_qpack_decoder* dec_ = nullptr;

@@ -111,6 +111,12 @@ uint64_t ns(std::chrono::milliseconds d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
 }
 
+// Keep-alives must come well inside the idle timeout, however short it is
+// configured: at most a third of it.
+uint64_t keep_alive_ns(const QuicConfig& config) {
+  return ns(std::min(config.keep_alive, config.idle_timeout / 3));
+}
+
 void fill_settings(ngtcp2_settings& s, const QuicConfig& config) {
   ngtcp2_settings_default(&s);
   s.initial_ts = now_ns();
@@ -169,7 +175,7 @@ Result<void> Connection::init_server(const ngtcp2_pkt_hd& hd, const ngtcp2_path&
   const int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid, &path, hd.version, &cb, &settings,
                                         &params, nullptr, this);
   if (rv != 0) return liberr("ngtcp2_conn_server_new", rv);
-  ngtcp2_conn_set_keep_alive_timeout(conn_, ns(config.keep_alive));
+  ngtcp2_conn_set_keep_alive_timeout(conn_, keep_alive_ns(config));
   cids_.push_back(scid);
   return {};
 }
@@ -184,7 +190,7 @@ Result<void> Connection::init_client(const ngtcp2_path& path, const QuicConfig& 
   const int rv = ngtcp2_conn_client_new(&conn_, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb,
                                         &settings, &params, nullptr, this);
   if (rv != 0) return liberr("ngtcp2_conn_client_new", rv);
-  ngtcp2_conn_set_keep_alive_timeout(conn_, ns(config.keep_alive));
+  ngtcp2_conn_set_keep_alive_timeout(conn_, keep_alive_ns(config));
   cids_.push_back(scid);
   return {};
 }

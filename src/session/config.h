@@ -24,6 +24,13 @@ struct Config {
   // Incoming object streams read at once (subscriber half); more wait in the
   // transport, which applies stream-credit backpressure to the peer.
   size_t max_incoming_objects = 256;
+  // What the broadcast this session fills (subscriber half) ends with when
+  // the peer disappears (its connection reset, timed out or failed: codes
+  // 501-503): false, that error; true, a clean end (0). A relay sets it for
+  // its publishers, so that viewers see the tracks of a publisher that went
+  // away end like those of one that said goodbye; a client (moq-sub) must
+  // not mistake a lost connection for the end of the broadcast.
+  bool peer_gone_ends_cleanly = false;
 };
 
 // Stream reset codes of the data streams (application codes).

@@ -12,6 +12,7 @@
 #include "session/control_writer.h"
 #include "session/task_group.h"
 #include "transport/transport.h"
+#include "wire/setup.h"
 
 namespace moq::session {
 
@@ -26,12 +27,13 @@ inline uint32_t app_code(uint64_t code) {
 // writer, the session's tasks and its limits. Owned by the Session.
 struct Core {
   Core(asio::any_io_executor executor, std::shared_ptr<transport::Session> transport_,
-       transport::BidiStream control_stream_, Config config_)
+       transport::BidiStream control_stream_, Config config_, wire::Role peer_role_)
       : transport(std::move(transport_)),
         control_stream(std::move(control_stream_)),
         control(control_stream.send),
         tasks(std::move(executor)),
         config(config_),
+        peer_role(peer_role_),
         peer(transport->peer()) {}
 
   // Ends the session (once) with `error`'s code; everything else follows
@@ -47,7 +49,8 @@ struct Core {
   ControlWriter control;
   TaskGroup tasks;
   const Config config;
-  const std::string peer;  // for logs
+  const wire::Role peer_role;  // from its SETUP
+  const std::string peer;      // for logs
 };
 
 }  // namespace moq::session

@@ -61,7 +61,15 @@ asio::awaitable<Result<std::shared_ptr<Session>>> connect(
     std::shared_ptr<transport::Session> transport, wire::ClientSetup setup, Config config) {
   auto executor = co_await asio::this_coro::executor;
   auto control = co_await transport->open_bidi();
-  if (!control) co_return fail(*transport, {code::kSession, control.error().reason});
+  if (!control) {
+    // A server that refused us at once (e.g. 400 for the path) closed the
+    // session with its reason: that is the error, not a generic 503.
+    if (transport->is_closed()) {
+      Error refused = co_await transport->closed();
+      co_return refused;
+    }
+    co_return fail(*transport, {code::kSession, control.error().reason});
+  }
   control->send->set_priority(kControlPriority);
   if (auto sent = send(*control->send, setup); !sent) co_return fail(*transport, sent.error());
 

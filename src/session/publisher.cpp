@@ -46,14 +46,16 @@ uint64_t expires_seconds(const cache::SegmentInfo& info) {
 
 }  // namespace
 
-void Publisher::on_subscribe(const wire::Subscribe& message) {
+Result<void> Publisher::on_subscribe(const wire::Subscribe& message) {
   auto refuse = [&](uint64_t code, std::string reason) {
     spdlog::debug("moq {}: SUBSCRIBE {} '{}' refused: {} {}", core_.peer, message.id, message.name,
                   code, reason);
     core_.control.send(wire::SubscribeReset{message.id, code, std::move(reason)});
+    return Result<void>();
   };
   if (subscriptions_.contains(message.id)) {
-    return refuse(code::kDuplicate, "duplicate subscribe id");
+    return Error{code::kDuplicate,
+                 "SUBSCRIBE reuses the live subscribe id " + std::to_string(message.id)};
   }
   if (!message.ns.empty()) return refuse(code::kNotFound, "unknown namespace");
   if (!broadcast_) return refuse(code::kNotFound, "not found");
@@ -74,6 +76,7 @@ void Publisher::on_subscribe(const wire::Subscribe& message) {
   // (404 for an unknown name) as a later SUBSCRIBE_RESET.
   core_.control.send(wire::SubscribeOk{message.id});
   subscription->task = core_.tasks.spawn(serve(subscription));
+  return {};
 }
 
 void Publisher::on_subscribe_stop(const wire::SubscribeStop& message) {

@@ -41,7 +41,10 @@ class Publisher {
   // What to serve; without one every SUBSCRIBE is answered 404.
   void set_broadcast(cache::BroadcastReader broadcast) { broadcast_ = std::move(broadcast); }
 
-  void on_subscribe(const wire::Subscribe& message);
+  // A SUBSCRIBE reusing a live id is the peer's bug: the error closes the
+  // session (a SUBSCRIBE_RESET for that id could not be told apart from the
+  // end of the live subscription).
+  Result<void> on_subscribe(const wire::Subscribe& message);
   void on_subscribe_stop(const wire::SubscribeStop& message);
   void on_announce_ok(const wire::AnnounceOk& message);
   void on_announce_reset(const wire::AnnounceReset& message);

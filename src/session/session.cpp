@@ -36,7 +36,7 @@ std::shared_ptr<Session> Session::create(asio::any_io_executor executor,
 Session::Session(asio::any_io_executor executor, std::shared_ptr<transport::Session> transport,
                  transport::BidiStream control, wire::ControlDecoder decoder, Setup setup,
                  Config config)
-    : core_(std::move(executor), std::move(transport), std::move(control), config),
+    : core_(std::move(executor), std::move(transport), std::move(control), config, setup.peer_role),
       decoder_(std::move(decoder)),
       setup_(setup),
       publisher_(core_),
@@ -88,7 +88,9 @@ void Session::shutdown(const Error& error) {
   spdlog::debug("moq {}: session ended: {} {}", core_.peer, error.code, error.reason);
   core_.control.close();
   publisher_.close();
-  subscriber_.close(error);
+  const bool peer_gone =
+      error.code == code::kWrite || error.code == code::kRead || error.code == code::kSession;
+  subscriber_.close(core_.config.peer_gone_ends_cleanly && peer_gone ? Error::closed() : error);
   core_.tasks.cancel_all();
 }
 
@@ -114,8 +116,15 @@ asio::awaitable<void> Session::read_control() {
     auto chunk = co_await core_.control_stream.recv->read();
     if (core_.closed()) co_return;
     if (!chunk) co_return fail({code::kRead, "control stream: " + chunk.error().reason});
-    // The peer ending its control stream ends the session, cleanly.
-    if (!*chunk) co_return core_.close(Error::closed());
+    // The peer ending its control stream ends the session: cleanly between
+    // messages, as a protocol error inside one.
+    if (!*chunk) {
+      if (decoder_.buffered() > 0) {
+        co_return fail({code::kInternal, "control stream ended inside a message (" +
+                                             std::to_string(decoder_.buffered()) + " bytes)"});
+      }
+      co_return core_.close(Error::closed());
+    }
     decoder_.feed((*chunk)->span());
   }
 }
@@ -133,8 +142,7 @@ Result<void> Session::dispatch(const wire::Message& message) {
                         },
                         [&](const wire::Subscribe& m) -> Result<void> {
                           if (!from_subscriber) return role_violation(message);
-                          publisher_.on_subscribe(m);
-                          return {};
+                          return publisher_.on_subscribe(m);
                         },
                         [&](const wire::SubscribeStop& m) -> Result<void> {
                           if (!from_subscriber) return role_violation(message);

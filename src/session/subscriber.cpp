@@ -35,6 +35,7 @@ void Subscriber::on_subscribe_reset(const wire::SubscribeReset& message) {
   if (it == subscriptions_.end()) return;  // never ours, or already ended
   Error error =
       message.code == code::kClosed ? Error::closed() : Error{message.code, message.reason};
+  if (error.is_closed()) ++stats_.tracks_ended;
   (void)it->second.track.close(std::move(error));
   subscriptions_.erase(it);
 }
@@ -66,6 +67,15 @@ asio::awaitable<void> Subscriber::run_objects() {
     }
     auto stream = co_await core_.transport->accept_uni();
     if (!stream) co_return;  // the session ended
+    if (!wire::is_publisher(core_.peer_role)) {
+      // Objects flow from publishers only: a subscriber's object stream is
+      // refused (not fatal, like an unknown track) and counted.
+      ++stats_.objects_rejected;
+      ++stats_.objects_from_subscriber;
+      spdlog::debug("moq {}: object stream from a subscriber refused", core_.peer);
+      (*stream)->stop(app_code(code::kRoleViolation));
+      continue;
+    }
     ++reading_;
     if (core_.tasks.spawn(read_object(std::move(*stream))) == 0) --reading_;
   }

@@ -21,8 +21,10 @@ namespace moq::session {
 // Counters of the subscriber half (for tests and logs).
 struct SubscriberStats {
   uint64_t subscribes_sent = 0;
-  uint64_t objects_received = 0;  // object streams routed into a segment
-  uint64_t objects_rejected = 0;  // unknown track id, bad header, duplicate
+  uint64_t objects_received = 0;         // object streams routed into a segment
+  uint64_t objects_rejected = 0;         // unknown track id, bad header, duplicate, wrong role
+  uint64_t objects_from_subscriber = 0;  // opened by a peer that may not publish (405)
+  uint64_t tracks_ended = 0;             // SUBSCRIBE_RESET with code 0: the track is over
 };
 
 // The subscriber half of a session: fills a broadcast from the peer.

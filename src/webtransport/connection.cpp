@@ -154,10 +154,22 @@ void Connection::on_stream_data(uint64_t stream_id, Bytes data, bool fin) {
           connection_error(h3::error::kClosedCriticalStream, "control stream closed");
         return;
       }
-      case Kind::kQpackStream:
-        // With a zero-capacity table there is nothing to act on.
+      case Kind::kQpackStream: {
+        // With a zero-capacity table there is little to act on, but what the
+        // peer says must still be valid (RFC 9204 §4.2, §4.3, §4.4).
+        std::string why;
+        if (s.uni_type.kind() == h3::UniStreamKind::kQpackEncoder) {
+          if (!decoder_.read_encoder_stream(rest, why)) {
+            connection_error(h3::error::kQpackEncoderStreamError, why);
+            return;
+          }
+        } else if (!encoder_.read_decoder_stream(rest, why)) {
+          connection_error(h3::error::kQpackDecoderStreamError, why);
+          return;
+        }
         if (fin) connection_error(h3::error::kClosedCriticalStream, "QPACK stream closed");
         return;
+      }
       case Kind::kDiscard:
       case Kind::kDead:
         return;

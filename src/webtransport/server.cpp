@@ -12,8 +12,14 @@ Result<std::unique_ptr<Server>> Server::start(asio::io_context& io,
                                               WtConnection::SessionHandler on_session) {
   auto endpoint = quic::Endpoint::bind(io, listen, config, &tls);
   if (!endpoint) return endpoint.error();
+  return serve(std::move(endpoint.value()), std::move(on_request), std::move(on_session));
+}
+
+std::unique_ptr<Server> Server::serve(std::shared_ptr<quic::Endpoint> endpoint,
+                                      WtConnection::RequestHandler on_request,
+                                      WtConnection::SessionHandler on_session) {
   std::unique_ptr<Server> server(new Server());
-  server->endpoint_ = endpoint.value();
+  server->endpoint_ = std::move(endpoint);
   server->endpoint_->on_accept(
       [on_request = std::move(on_request),
        on_session = std::move(on_session)](std::shared_ptr<quic::Connection> conn) {

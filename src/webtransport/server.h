@@ -23,6 +23,11 @@ class Server {
                                                const quic::TlsServerContext& tls,
                                                WtConnection::RequestHandler on_request,
                                                WtConnection::SessionHandler on_session);
+  // The same on an endpoint the caller made (e.g. Endpoint::create_detached,
+  // to run a server without a socket in tests and fuzzing).
+  static std::unique_ptr<Server> serve(std::shared_ptr<quic::Endpoint> endpoint,
+                                       WtConnection::RequestHandler on_request,
+                                       WtConnection::SessionHandler on_session);
   ~Server();
 
   asio::ip::udp::endpoint local_endpoint() const { return endpoint_->local_endpoint(); }

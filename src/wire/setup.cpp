@@ -33,15 +33,15 @@ std::string_view role_name(Role role) {
 bool ClientSetup::decode(Reader& r) {
   uint64_t count = 0;
   if (!r.varint(count)) return false;
-  if (count == 0) return r.fail(code::kInternal, "CLIENT_SETUP offers no version");
-  if (count > kMaxSetupVersions) {
-    return r.fail(code::kInternal,
-                  "CLIENT_SETUP offers too many versions: " + std::to_string(count));
-  }
   versions.clear();
+  const size_t start = r.consumed();
   for (uint64_t i = 0; i < count; ++i) {
     uint64_t v = 0;
     if (!r.varint(v)) return false;
+    if (r.consumed() - start > kMaxSetupVersionBytes) {
+      return r.fail(code::kInternal, "CLIENT_SETUP version list longer than " +
+                                         std::to_string(kMaxSetupVersionBytes) + " bytes");
+    }
     versions.push_back(v);
   }
   return decode_role(r, role);

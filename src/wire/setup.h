@@ -45,8 +45,10 @@ constexpr bool roles_compatible(Role a, Role b) {
   return a != b;
 }
 
-// Refuses peers that offer absurdly many versions before allocating for them.
-inline constexpr uint64_t kMaxSetupVersions = 64;
+// A CLIENT_SETUP may offer any number of versions (an empty list is legal
+// too, and answered 406 by negotiation); what is capped is the bytes the list
+// takes, so a peer cannot make us buffer or store without bound.
+inline constexpr size_t kMaxSetupVersionBytes = 64 * 1024;
 
 struct ClientSetup {
   static constexpr uint64_t kType = 0x1;

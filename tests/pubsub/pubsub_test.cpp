@@ -125,12 +125,14 @@ class PubSubTest : public ::testing::Test {
 
   // The real relay in development mode on a free port; its certificate's
   // fingerprint comes from the "fingerprint: HEX" line it prints.
-  void start_relay(Relay& relay) {
+  void start_relay(Relay& relay, std::vector<std::string> extra = {}) {
     relay.port = free_port();
     const std::string out = path("relay.out");
-    relay.process = Process({bin("moq-relay"), "--dev", "--listen",
-                             "[::]:" + std::to_string(relay.port), "--log-level", "warn"},
-                            {.stdout_path = out, .stderr_path = path("relay.err")});
+    std::vector<std::string> argv = {bin("moq-relay"), "--dev",
+                                     "--listen",       "[::]:" + std::to_string(relay.port),
+                                     "--log-level",    "warn"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    relay.process = Process(argv, {.stdout_path = out, .stderr_path = path("relay.err")});
     const auto deadline = Clock::now() + 10s;
     while (Clock::now() < deadline) {
       for (const auto& line : lines(read_file(out))) {
@@ -374,6 +376,40 @@ TEST_F(PubSubTest, LateSubscriberStartsAtAKeyframe) {
   auto counts = packet_counts(out);
   EXPECT_GT(counts["video"], 0);
   EXPECT_LT(counts["video"], 300);
+  EXPECT_EQ(decode_errors(out), "");
+}
+
+// Issue 9: a publisher killed mid-stream (no goodbye: the relay notices at its
+// idle timeout) ends its tracks cleanly at the relay; the subscriber has
+// every whole fragment that arrived, ends cleanly and exits 0.
+TEST_F(PubSubTest, SubscriberExitsZeroWhenThePublisherIsKilled) {
+  const std::string input = make_input("killed.mp4", 8);
+  const Mp4File in = parse_mp4(read_file(input));
+  ASSERT_TRUE(in.error.empty()) << in.error;
+  Relay relay;
+  ASSERT_NO_FATAL_FAILURE(start_relay(relay, {"--idle-timeout", "2"}));
+  Process pub =
+      start_pub(relay, "killed", {"--fps", "30", "--bitrate", "500000", "--log-level", "info"},
+                {.stdin_pipe = true});
+  ASSERT_TRUE(pub.write_stdin(in.init.data(), in.init.size()));
+  ASSERT_TRUE(wait_for_pub("killed", 10s)) << read_file(path("pub-killed.err"));
+  const std::string out = path("killed-out.mp4");
+  std::optional<Process> sub;
+  const auto start = Clock::now();
+  for (const auto& f : in.fragments) {
+    std::this_thread::sleep_until(start + std::chrono::milliseconds(f.decode_ms));
+    if (!sub && f.decode_ms >= 500) sub.emplace(start_sub(relay, "killed", out));
+    if (f.decode_ms >= 3000) break;
+    ASSERT_TRUE(pub.write_stdin(f.bytes.data(), f.bytes.size()));
+  }
+  std::this_thread::sleep_for(300ms);  // the last fragments reach the subscriber
+  ASSERT_EQ(pub.stop(SIGKILL, 1s), std::optional<int>(128 + SIGKILL));
+  ASSERT_TRUE(sub);
+  EXPECT_EQ(sub->wait(15s), std::optional<int>(0)) << read_file(out + ".err");
+  const Mp4File got = parse_mp4(read_file(out));
+  ASSERT_TRUE(got.error.empty()) << got.error;
+  EXPECT_EQ(got.init, in.init);
+  EXPECT_GT(got.fragments.size(), 30u);
   EXPECT_EQ(decode_errors(out), "");
 }
 

@@ -229,5 +229,120 @@ TEST_F(RelayTest, PublisherClosingCleanlyEndsTracksCleanly) {
   EXPECT_TRUE(sub->tracks["video"]->segments[0].payload == payload_for("video", 5));
 }
 
+// Issue 9: a publisher whose connection ends abruptly (here: closed with an
+// HTTP/3 error, no MoQ goodbye) simply disappeared. Like the original relay,
+// every subscriber's tracks end with 0 after what had arrived, and their
+// sessions go on.
+TEST_F(RelayTest, PublisherConnectionLostEndsTracksCleanlyAndKeepsSubscriberSessions) {
+  auto pub_client = make_client(io_);
+  ASSERT_TRUE(pub_client);
+  auto pub = publish("lost", pub_client.get());
+  ASSERT_TRUE(pub);
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  for (uint64_t i = 0; i < 3; ++i)
+    write_segment(*video, i, 1, std::nullopt, payload_for("video", i));
+  std::vector<std::shared_ptr<Subscriber>> subs;
+  for (int i = 0; i < 3; ++i) {
+    subs.push_back(subscriber("lost"));
+    ASSERT_TRUE(subs.back());
+    subscribe(*subs.back(), "video");
+  }
+  ASSERT_TRUE(run_until([&] {
+    for (auto& s : subs) {
+      if (s->tracks["video"]->complete() < 3) return false;
+    }
+    return true;
+  }));
+  pub_client->endpoint().shutdown(0x102 /* H3_INTERNAL_ERROR */, "publisher crashed");
+  ASSERT_TRUE(run_until([&] {
+    for (auto& s : subs) {
+      if (!s->tracks["video"]->end) return false;
+    }
+    return true;
+  }));
+  for (auto& s : subs) {
+    EXPECT_TRUE(s->tracks["video"]->end->is_closed())
+        << s->tracks["video"]->end->code << " " << s->tracks["video"]->end->reason;
+    EXPECT_EQ(s->tracks["video"]->complete(), 3u);
+  }
+  // The subscribers' sessions stay: nothing ends them for a while.
+  run_until([] { return false; }, std::chrono::milliseconds(1500));
+  for (auto& s : subs)
+    EXPECT_FALSE(s->end.has_value()) << s->end->code << " " << s->end->reason;
+  EXPECT_NE(relay_->log().find("role publisher"), std::string::npos);
+}
+
+// A KIXEL_00 path names the broadcast; "/" names none (issue 9).
+TEST_F(RelayTest, EmptyBroadcastNameIsRefused400) {
+  for (auto role : {wire::Role::kPublisher, wire::Role::kSubscriber}) {
+    auto session = connect("", setup_for(role));
+    ASSERT_FALSE(session.ok());
+    EXPECT_EQ(session.error().code, code::kBadRequest) << session.error().reason;
+    EXPECT_NE(session.error().reason.find("empty broadcast name"), std::string::npos)
+        << session.error().reason;
+  }
+  // Names are still served.
+  auto pub = publish("named");
+  ASSERT_TRUE(pub);
+}
+
+// A publisher that vanishes without a word (its process died) is noticed at
+// the relay's idle timeout; its subscribers' tracks then end with 0 too.
+class RelayShortIdleTest : public RelayTest {
+ protected:
+  void SetUp() override {
+    relay_ = std::make_unique<RelayProcess>(std::vector<std::string>{"--idle-timeout", "2"});
+    ASSERT_TRUE(relay_->started()) << "moq-relay did not start:\n" << relay_->log();
+    client_ = make_client(io_);
+    ASSERT_TRUE(client_);
+  }
+};
+
+TEST_F(RelayShortIdleTest, VanishedPublisherEndsTracksCleanlyAtTheIdleTimeout) {
+  auto pub_io = std::make_unique<asio::io_context>();
+  auto pub_client = make_client(*pub_io);
+  ASSERT_TRUE(pub_client);
+  auto pub = std::make_shared<Publisher>(cache::make_broadcast());
+  {
+    auto session =
+        connect("vanish", setup_for(wire::Role::kPublisher), pub_io.get(), pub_client.get());
+    ASSERT_TRUE(session.ok()) << session.error().reason;
+    pub->session = session.value();
+    sessions_.pop_back();  // not ours to close at TearDown: it vanishes
+  }
+  ASSERT_TRUE(pub->session->publish(pub->reader).ok());
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  write_segment(*video, 0, 1, std::nullopt, payload_for("video", 0));
+  asio::co_spawn(
+      *pub_io,
+      [](std::shared_ptr<Publisher> p) -> asio::awaitable<void> {
+        auto s = p->session;
+        p->end = co_await s->run();
+      }(pub),
+      asio::detached);
+  auto sub = subscriber("vanish");
+  ASSERT_TRUE(sub);
+  subscribe(*sub, "video");
+  ASSERT_TRUE(relay_test::run_until(
+      {&io_, pub_io.get()}, [&] { return sub->tracks["video"]->complete() == 1; },
+      std::chrono::seconds(10)));
+  // The publisher's process "dies": its event loop stops for good, nothing
+  // more is sent or answered.
+  const auto vanished = Clock::now();
+  ASSERT_TRUE(
+      run_until([&] { return sub->tracks["video"]->end.has_value(); }, std::chrono::seconds(10)));
+  const auto noticed = Clock::now() - vanished;
+  EXPECT_TRUE(sub->tracks["video"]->end->is_closed())
+      << sub->tracks["video"]->end->code << " " << sub->tracks["video"]->end->reason;
+  EXPECT_GE(noticed, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(sub->end.has_value());
+  // Let the frozen publisher's side wind down (the relay forgot it already).
+  pub_client->endpoint().shutdown();
+  relay_test::run_until(
+      {pub_io.get()}, [] { return false; }, std::chrono::milliseconds(100));
+}
+
 }  // namespace
 }  // namespace moq::relay_test

@@ -293,9 +293,9 @@ Result<std::shared_ptr<session::Session>> RelayTest::connect(const std::string& 
   return std::move(**result);
 }
 
-std::shared_ptr<Publisher> RelayTest::publish(const std::string& name) {
+std::shared_ptr<Publisher> RelayTest::publish(const std::string& name, wt::Client* client) {
   auto pub = std::make_shared<Publisher>(cache::make_broadcast());
-  auto session = connect(name, setup_for(wire::Role::kPublisher));
+  auto session = connect(name, setup_for(wire::Role::kPublisher), nullptr, client);
   EXPECT_TRUE(session.ok()) << session.error().code << " " << session.error().reason;
   if (!session) return nullptr;
   pub->session = session.value();

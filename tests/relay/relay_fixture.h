@@ -120,8 +120,9 @@ class RelayTest : public ::testing::Test {
                                                     const wire::ClientSetup& setup,
                                                     asio::io_context* io = nullptr,
                                                     wt::Client* client = nullptr);
-  // A running publisher of `name` (unknown tracks are answered 404).
-  std::shared_ptr<Publisher> publish(const std::string& name);
+  // A running publisher of `name` (unknown tracks are answered 404), on
+  // `client`'s connection (default: the shared client).
+  std::shared_ptr<Publisher> publish(const std::string& name, wt::Client* client = nullptr);
   // A running subscriber of `name`, no tracks requested yet.
   std::shared_ptr<Subscriber> subscriber(const std::string& name, asio::io_context* io = nullptr,
                                          wt::Client* client = nullptr);

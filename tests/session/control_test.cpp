@@ -87,18 +87,83 @@ TEST(Control, NonEmptyNamespaceIsRefused404) {
   EXPECT_FALSE(t->server_end);  // the session goes on
 }
 
-TEST(Control, DuplicateSubscribeIdIsRefused409) {
+// Issue 9: a SUBSCRIBE_RESET for the reused id could not be told apart from
+// the end of the live subscription, so the peer's bug ends the session.
+TEST(Control, SubscribeReusingALiveIdClosesTheSession409) {
   asio::io_context io;
   auto [pub, published] = cache::make_broadcast();
   auto track = pub.create_track("video");
   auto t = raw_client(io, Role::kSubscriber, Role::kPublisher, published);
   t->raw.send(wire::Subscribe{.id = 5, .ns = "", .name = "video"});
   t->raw.send(wire::Subscribe{.id = 5, .ns = "", .name = "video"});
-  ASSERT_TRUE(run_until(io, [&] { return t->received.size() >= 2; }));
-  EXPECT_EQ(messages_of<wire::SubscribeOk>(t->received), std::vector<wire::SubscribeOk>{{5}});
-  auto resets = messages_of<wire::SubscribeReset>(t->received);
-  ASSERT_EQ(resets.size(), 1u);
-  EXPECT_EQ(resets[0].code, code::kDuplicate);
+  ASSERT_TRUE(run_until(io, [&] { return t->server_end.has_value(); }));
+  EXPECT_EQ(t->server_end->code, code::kDuplicate);
+  EXPECT_NE(t->server_end->reason.find("live subscribe id 5"), std::string::npos);
+  EXPECT_TRUE(messages_of<wire::SubscribeReset>(t->received).empty());
+  EXPECT_TRUE(t->raw.transport->is_closed());
+}
+
+// A used id whose subscription has ended may be used again.
+TEST(Control, SubscribeIdOfAnEndedSubscriptionMayBeReused) {
+  asio::io_context io;
+  auto [pub, published] = cache::make_broadcast();
+  auto first = pub.create_track("a");
+  auto second = pub.create_track("b");
+  auto t = raw_client(io, Role::kSubscriber, Role::kPublisher, published);
+  t->raw.send(wire::Subscribe{.id = 1, .ns = "", .name = "a"});
+  ASSERT_TRUE(run_until(io, [&] { return !t->received.empty(); }));
+  ASSERT_TRUE(first->finish());
+  ASSERT_TRUE(
+      run_until(io, [&] { return !messages_of<wire::SubscribeReset>(t->received).empty(); }));
+  t->raw.send(wire::Subscribe{.id = 1, .ns = "", .name = "b"});
+  ASSERT_TRUE(
+      run_until(io, [&] { return messages_of<wire::SubscribeOk>(t->received).size() == 2; }));
+  EXPECT_FALSE(t->server_end);
+}
+
+// Issue 9: a message cut off by FIN is a protocol error, not a clean close.
+TEST(Control, TruncatedMessageThenFinClosesWith500) {
+  asio::io_context io;
+  auto [pub, published] = cache::make_broadcast();
+  auto t = raw_client(io, Role::kSubscriber, Role::kPublisher, published);
+  t->raw.send_bytes({0x03, 0x00, 0x05, 'v', 'i'});  // SUBSCRIBE id 0, name of 5 bytes: 2 sent
+  (void)t->raw.control.send->finish();
+  ASSERT_TRUE(run_until(io, [&] { return t->server_end.has_value(); }));
+  EXPECT_EQ(t->server_end->code, code::kInternal);
+  EXPECT_NE(t->server_end->reason.find("inside a message"), std::string::npos);
+}
+
+TEST(Control, FinBetweenMessagesIsACleanClose) {
+  asio::io_context io;
+  auto [pub, published] = cache::make_broadcast();
+  auto t = raw_client(io, Role::kSubscriber, Role::kPublisher, published);
+  (void)t->raw.control.send->finish();
+  ASSERT_TRUE(run_until(io, [&] { return t->server_end.has_value(); }));
+  EXPECT_EQ(t->server_end->code, code::kClosed);
+}
+
+// Issue 9: objects flow from publishers only. A subscriber's object stream
+// is stopped with 405 and counted; its session goes on.
+TEST(Control, ObjectStreamFromASubscriberIsStopped405) {
+  asio::io_context io;
+  auto [pub, published] = cache::make_broadcast();
+  auto track = pub.create_track("video");
+  auto t = raw_client(io, Role::kSubscriber, Role::kPublisher, published);
+  std::shared_ptr<transport::SendStream> stray;
+  spawn(io, [](RawPeer* raw, std::shared_ptr<transport::SendStream>* out) -> asio::awaitable<void> {
+    auto stream = co_await raw->transport->open_uni();
+    if (!stream) co_return;
+    std::vector<uint8_t> bytes;
+    (void)wire::encode(wire::ObjectHeader{.track = 0, .sequence = 0, .priority = 0, .expires = 0},
+                       bytes);
+    (void)(*stream)->write(Bytes(std::move(bytes)));
+    *out = *stream;
+  }(&t->raw, &stray));
+  ASSERT_TRUE(run_until(io, [&] { return stray && t->raw.transport->open_uni_streams() == 0; }));
+  EXPECT_FALSE(stray->write(Bytes::copy("more")));
+  EXPECT_EQ(t->server->subscriber_stats().objects_from_subscriber, 1u);
+  EXPECT_EQ(t->server->subscriber_stats().objects_rejected, 1u);
+  EXPECT_FALSE(t->server_end);
 }
 
 TEST(Control, SubscribeStopIsAnswered206AndStopsTheTrack) {

@@ -528,10 +528,37 @@ TEST(Connection, GreaseAndQpackStreamsIgnored) {
   h3::write_uni_stream_type(0x21 + 0x1f * 9, grease);
   grease.push_back(0xff);
   s.on_stream_data(2, grease, true);
-  s.on_stream_data(6, std::vector<uint8_t>{0x02, 0x3f, 0xe1, 0x1f}, false);  // encoder stream
-  s.on_stream_data(10, std::vector<uint8_t>{0x03}, false);                   // decoder stream
+  // Encoder stream: Set Dynamic Table Capacity 0 (all a zero-capacity table allows).
+  s.on_stream_data(6, std::vector<uint8_t>{0x02, 0x20}, false);
+  s.on_stream_data(10, std::vector<uint8_t>{0x03}, false);  // decoder stream
   EXPECT_TRUE(s.poll_events().empty());
   EXPECT_FALSE(s.failed());
+}
+
+// Issue 9: we allow no dynamic table (QPACK_MAX_TABLE_CAPACITY 0), so a
+// larger capacity on the encoder stream is QPACK_ENCODER_STREAM_ERROR
+// (RFC 9204 §4.3.1), as is an insertion.
+TEST(Connection, OverLimitDynamicTableCapacityIsEncoderStreamError) {
+  for (const std::vector<uint8_t>& instructions :
+       {std::vector<uint8_t>{0x02, 0x3f, 0xe1, 0x1f},                               // capacity 4000
+        std::vector<uint8_t>{0x02, 0x21},                                           // capacity 1
+        std::vector<uint8_t>{0x02, 0x40 | 0x04, 'a', 'b', 'c', 'd', 0x01, 'x'}}) {  // insert
+    Connection s{Config{Role::kServer}};
+    s.on_stream_data(6, instructions, false);
+    EXPECT_TRUE(s.failed());
+    auto errors = only<ConnectionError>(s.poll_events());
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].h3_code, h3::error::kQpackEncoderStreamError) << errors[0].reason;
+  }
+}
+
+TEST(Connection, InvalidDecoderStreamInstructionIsDecoderStreamError) {
+  Connection s{Config{Role::kServer}};
+  s.on_stream_data(10, std::vector<uint8_t>{0x03, 0x00}, false);  // Insert Count Increment 0
+  EXPECT_TRUE(s.failed());
+  auto errors = only<ConnectionError>(s.poll_events());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].h3_code, h3::error::kQpackDecoderStreamError);
 }
 
 TEST(Connection, GoawayIsReported) {

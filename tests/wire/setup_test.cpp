@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "wire/control_decoder.h"
+#include "wire/message.h"
 #include "wire/setup.h"
 
 namespace moq::wire {
@@ -47,6 +49,55 @@ TEST(Setup, ClientChecksTheServerAnswer) {
   auto bad_role = check_server_setup(ServerSetup{kKixel00, Role::kSubscriber}, Role::kSubscriber);
   ASSERT_FALSE(bad_role.ok());
   EXPECT_EQ(bad_role.error().reason, "role incompatible");
+}
+
+// Issue 9: an empty list is a version mismatch (406), not a decode error.
+TEST(Setup, EmptyVersionListDecodesAndIs406) {
+  ControlDecoder d;
+  d.feed(std::vector<uint8_t>{0x01, 0x00, 0x01});  // CLIENT_SETUP, 0 versions, subscriber
+  Message m;
+  ASSERT_EQ(d.next(m), DecodeStatus::kOk) << d.error().reason;
+  auto& setup = std::get<ClientSetup>(m);
+  EXPECT_TRUE(setup.versions.empty());
+  auto r = negotiate(setup, Role::kPublisher);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, code::kUnsupported);
+}
+
+// Issue 9: a long list is legal; ours anywhere in it is accepted.
+TEST(Setup, FiveThousandVersionsIncludingOursAreAccepted) {
+  ClientSetup offer;
+  for (uint64_t v = 1; v <= 5000; ++v)
+    offer.versions.push_back(v == 4321 ? kKixel00 : 0xff000000 + v);
+  offer.role = Role::kPublisher;
+  std::vector<uint8_t> bytes;
+  ASSERT_TRUE(encode(Message{offer}, bytes).ok());
+  ControlDecoder d;
+  d.feed(bytes);
+  Message m;
+  ASSERT_EQ(d.next(m), DecodeStatus::kOk) << d.error().reason;
+  EXPECT_EQ(std::get<ClientSetup>(m).versions.size(), 5000u);
+  auto r = negotiate(std::get<ClientSetup>(m), Role::kSubscriber);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->version, kKixel00);
+}
+
+// What is capped is the bytes of the list: a claim of 2^62 versions fails
+// once the list passes the cap, however the bytes arrive.
+TEST(Setup, VersionListBeyondTheByteCapFails) {
+  ControlDecoder d;
+  d.feed(std::vector<uint8_t>{0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
+  Message m;
+  DecodeStatus s = DecodeStatus::kNeedMore;
+  size_t fed = 0;
+  while (s == DecodeStatus::kNeedMore && fed < 2 * kMaxSetupVersionBytes) {
+    d.feed(std::vector<uint8_t>(1024, 0x05));
+    fed += 1024;
+    s = d.next(m);
+  }
+  ASSERT_EQ(s, DecodeStatus::kError);
+  EXPECT_LE(fed, kMaxSetupVersionBytes + 1024);
+  EXPECT_NE(d.error().reason.find("version list longer than"), std::string::npos);
 }
 
 TEST(Setup, RoleNames) {
