@@ -8,6 +8,16 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   # positive.
   target_compile_options(moq_flags INTERFACE -Wno-mismatched-new-delete)
 endif()
+# Asio 1.22 decides between aligned_alloc/free and operator new/delete for
+# its handler memory from a libstdc++ macro that a translation unit may not
+# have seen yet when it includes Asio first; two such units link into a
+# new/free mismatch (ASan: alloc-dealloc-mismatch). One choice everywhere.
+add_compile_definitions(ASIO_DISABLE_STD_ALIGNED_ALLOC)
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  # Asio 1.22 looks for <experimental/coroutine> under clang; clang 16 with
+  # libstdc++ 12 has the standard <coroutine>, which Asio uses once told.
+  add_compile_definitions(ASIO_HAS_CO_AWAIT=1)
+endif()
 if(MOQ_WERROR)
   target_compile_options(moq_flags INTERFACE -Werror)
 endif()
