@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -21,21 +22,29 @@ class Bytes {
   Bytes() = default;
 
   // Takes ownership of `data` without copying it.
-  explicit Bytes(std::vector<uint8_t>&& data)
-      : storage_(std::make_shared<const std::vector<uint8_t>>(std::move(data))),
-        offset_(0),
-        size_(storage_->size()) {}
+  explicit Bytes(std::vector<uint8_t>&& data) {
+    auto owner = std::make_shared<const std::vector<uint8_t>>(std::move(data));
+    size_ = owner->size();
+    storage_ = std::shared_ptr<const uint8_t>(owner, owner->data());
+  }
 
-  // The one place that copies: bytes that arrive in a transient buffer.
+  // The one place that copies: bytes that arrive in a transient buffer. One
+  // allocation holds the count and the bytes (this runs per received chunk).
   static Bytes copy(std::span<const uint8_t> data) {
-    return Bytes(std::vector<uint8_t>(data.begin(), data.end()));
+    Bytes out;
+    if (data.empty()) return out;
+    std::shared_ptr<uint8_t[]> buffer = std::make_shared_for_overwrite<uint8_t[]>(data.size());
+    std::memcpy(buffer.get(), data.data(), data.size());
+    out.storage_ = std::shared_ptr<const uint8_t>(buffer, buffer.get());
+    out.size_ = data.size();
+    return out;
   }
   static Bytes copy(std::string_view text) {
     auto p = reinterpret_cast<const uint8_t*>(text.data());
     return copy(std::span<const uint8_t>(p, text.size()));
   }
 
-  const uint8_t* data() const { return storage_ ? storage_->data() + offset_ : nullptr; }
+  const uint8_t* data() const { return storage_ ? storage_.get() + offset_ : nullptr; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   std::span<const uint8_t> span() const { return {data(), size_}; }
@@ -56,14 +65,15 @@ class Bytes {
   // True when both slices view the very same memory (used by tests to prove
   // that fan-out shares buffers instead of copying them).
   bool shares_storage_with(const Bytes& other) const {
-    return storage_ && storage_ == other.storage_;
+    return storage_ && other.storage_ && !storage_.owner_before(other.storage_) &&
+           !other.storage_.owner_before(storage_);
   }
   long use_count() const { return storage_.use_count(); }
 
   friend bool operator==(const Bytes& a, const Bytes& b) { return a.view() == b.view(); }
 
  private:
-  std::shared_ptr<const std::vector<uint8_t>> storage_;
+  std::shared_ptr<const uint8_t> storage_;  // aliases the start of the owned buffer
   size_t offset_ = 0;
   size_t size_ = 0;
 };

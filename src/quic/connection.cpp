@@ -7,6 +7,8 @@
 #include <array>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <vector>
 
 #include "quic/endpoint.h"
 
@@ -148,7 +150,9 @@ Error liberr(std::string_view what, int rv) {
 }  // namespace
 
 Connection::Connection(Endpoint& endpoint, bool server, const asio::ip::udp::endpoint& remote)
-    : endpoint_(endpoint), server_(server), remote_(remote), timer_(endpoint.executor()) {
+    : endpoint_(endpoint), server_(server), remote_(remote) {
+  std::memcpy(&remote_address_.storage, remote.data(), remote.size());
+  remote_address_.length = static_cast<socklen_t>(remote.size());
   conn_ref_.get_conn = Callbacks::get_conn;
   conn_ref_.user_data = this;
 }
@@ -314,11 +318,11 @@ int Connection::on_handshake_completed() {
 }
 
 int Connection::on_new_cid(ngtcp2_cid* cid, uint8_t* token, size_t cidlen) {
-  cid->datalen = cidlen;
-  gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen);
+  if (cidlen != kCidLength) return NGTCP2_ERR_CALLBACK_FAILURE;
+  *cid = endpoint_.new_cid();
   endpoint_.reset_token(token, *cid);
   cids_.push_back(*cid);
-  endpoint_.register_cid(*cid, shared_from_this());
+  endpoint_.register_cid(*cid, this);
   return 0;
 }
 
@@ -488,20 +492,32 @@ void Connection::enqueue(Stream& s) {
   if (s.send.unsent_bytes() == 0 && !has_fin) return;
   s.queued = true;
   s.queued_at = ++recency_;
-  send_queue_.emplace(-s.priority, s.queued_at, s.id);
+  ++queued_streams_;
+  send_queue_.push_back({s.priority, s.queued_at, s.id});
+  std::push_heap(send_queue_.begin(), send_queue_.end());
+  if (send_queue_.size() > 64 && send_queue_.size() > 4 * queued_streams_) {
+    // Mostly stale entries: keep the valid ones.
+    std::erase_if(send_queue_, [this](const QueueEntry& e) {
+      const Stream* st = find_stream(e.id);
+      return !st || !st->queued || st->queued_at != e.recency;
+    });
+    std::make_heap(send_queue_.begin(), send_queue_.end());
+  }
 }
 
 void Connection::dequeue(Stream& s) {
   if (!s.queued) return;
-  send_queue_.erase({-s.priority, s.queued_at, s.id});
-  s.queued = false;
+  s.queued = false;  // its heap entry is now stale
+  --queued_streams_;
 }
 
 Connection::Stream* Connection::next_stream() {
   while (!send_queue_.empty()) {
-    const int64_t id = std::get<2>(*send_queue_.begin());
-    if (Stream* s = find_stream(id)) return s;
-    send_queue_.erase(send_queue_.begin());
+    const QueueEntry& top = send_queue_.front();
+    Stream* s = find_stream(top.id);
+    if (s && s->queued && s->queued_at == top.recency) return s;
+    std::pop_heap(send_queue_.begin(), send_queue_.end());
+    send_queue_.pop_back();
   }
   return nullptr;
 }
@@ -519,29 +535,46 @@ void Connection::schedule_flush() {
   });
 }
 
-bool Connection::send_packet(const uint8_t* data, size_t len) {
+void Connection::send_packet(const uint8_t* data, size_t len) {
   ++stats_.packets_sent;
   stats_.bytes_sent += len;
-  return endpoint_.send_to(remote_, data, len);
+  endpoint_.send_to(remote_address_, data, len);
 }
 
 void Connection::flush() {
   if (state_ != State::kHandshake && state_ != State::kOpen) return;
   const uint64_t ts = now_ns();
   const size_t max_udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
-  const size_t burst =
-      std::max<size_t>(1, std::min<size_t>(64, ngtcp2_conn_get_send_quantum(conn_) / max_udp));
-  std::array<uint8_t, 65536> buf;
+  const size_t burst = std::max<size_t>(
+      1, std::min<size_t>(TxQueue::kMaxSegments, ngtcp2_conn_get_send_quantum(conn_) / max_udp));
   std::array<ngtcp2_vec, 16> vecs;
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
   size_t packets = 0;
 
+  // Packets are written straight into the endpoint's send queue. A run of
+  // equal-sized packets (the last one may be shorter) is one train: one GSO
+  // send to the peer.
+  std::span<uint8_t> train;
+  size_t train_len = 0;
+  size_t segment = 0;
+  auto commit = [&] {
+    if (train_len > 0) endpoint_.tx_commit(remote_address_, train_len, segment);
+    train = {};
+    train_len = 0;
+    segment = 0;
+  };
+
   while (packets < burst) {
+    if (train.size() - train_len < max_udp) {
+      commit();
+      train = endpoint_.tx_reserve(max_udp);
+      if (train.size() < max_udp) break;  // cannot happen: an empty queue has room
+    }
     Stream* s = ngtcp2_conn_get_max_data_left(conn_) > 0 ? next_stream() : nullptr;
     // A stream with only a FIN left can go out even when the connection
     // window is exhausted.
-    if (!s && !send_queue_.empty()) {
+    if (!s && queue_has_work()) {
       Stream* head = next_stream();
       if (head && head->send.unsent_bytes() == 0) s = head;
     }
@@ -560,8 +593,9 @@ void Connection::flush() {
     }
     ngtcp2_ssize datalen = -1;
     ngtcp2_pkt_info pi{};
-    const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, buf.data(), max_udp,
-                                                     &datalen, flags, id, vecs.data(), nvec, ts);
+    uint8_t* out = train.data() + train_len;
+    const ngtcp2_ssize n = ngtcp2_conn_writev_stream(conn_, &ps.path, &pi, out, max_udp, &datalen,
+                                                     flags, id, vecs.data(), nvec, ts);
     if (s && datalen >= 0) {
       s->send.mark_sent(static_cast<uint64_t>(datalen));
       if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && s->send.unsent_bytes() == 0) s->fin_sent = true;
@@ -590,6 +624,7 @@ void Connection::flush() {
           dequeue(*s);
           continue;
         default:
+          commit();
           handle_error(static_cast<int>(n));
           dispatch_events();
           return;
@@ -597,12 +632,37 @@ void Connection::flush() {
     }
     if (!events_.empty()) {
       dispatch_events();
-      if (state_ != State::kHandshake && state_ != State::kOpen) return;
+      if (state_ != State::kHandshake && state_ != State::kOpen) {
+        commit();
+        return;
+      }
     }
     if (n == 0) break;  // congestion or pacing limited: the timer resumes us
-    if (!send_packet(buf.data(), static_cast<size_t>(n))) break;
+    const auto len = static_cast<size_t>(n);
+    ++stats_.packets_sent;
+    stats_.bytes_sent += len;
     ++packets;
+    if (segment == 0) {
+      segment = len;
+      train_len = len;
+    } else if (len > segment) {
+      // Larger than the train's segments (rare: a small packet came first):
+      // it starts a train of its own.
+      thread_local std::vector<uint8_t> packet;
+      packet.assign(out, out + len);
+      commit();
+      train = endpoint_.tx_reserve(max_udp);
+      if (train.size() < max_udp) break;
+      std::memcpy(train.data(), packet.data(), len);
+      train_len = len;
+      segment = len;
+    } else {
+      train_len += len;
+      if (len < segment) commit();  // a shorter packet ends a train
+    }
+    if (train_len / std::max<size_t>(segment, 1) >= TxQueue::kMaxSegments) commit();
   }
+  commit();
   ngtcp2_conn_update_pkt_tx_time(conn_, ts);
   arm_timer();
   if (packets == burst) schedule_flush();
@@ -611,25 +671,26 @@ void Connection::flush() {
 void Connection::arm_timer() {
   if (state_ == State::kClosed) return;
   const uint64_t expiry = ngtcp2_conn_get_expiry(conn_);
-  if (expiry == timer_deadline_) return;
+  // Only an earlier deadline needs a new wake-up; a later one is found when
+  // the earlier wake-up comes (on_timer() looks at the real expiry).
+  if (expiry >= timer_deadline_) return;
   timer_deadline_ = expiry;
-  if (expiry == UINT64_MAX) {
-    timer_.cancel();
-    return;
-  }
-  const uint64_t now = now_ns();
-  const auto delay = std::chrono::nanoseconds(expiry > now ? expiry - now : 0);
-  timer_.expires_after(delay);
-  timer_.async_wait([weak = weak_from_this()](const asio::error_code& ec) {
-    if (ec == asio::error::operation_aborted) return;
-    if (auto self = weak.lock()) self->on_timer();
-  });
+  endpoint_.schedule(shared_from_this(), expiry, ++timer_generation_);
 }
 
 void Connection::on_timer() {
   timer_deadline_ = UINT64_MAX;
+  const uint64_t now = now_ns();
+  if (state_ == State::kClosing || state_ == State::kDraining) {
+    if (now >= linger_deadline_) finish_close();
+    return;
+  }
   if (state_ != State::kHandshake && state_ != State::kOpen) return;
-  const int rv = ngtcp2_conn_handle_expiry(conn_, now_ns());
+  if (ngtcp2_conn_get_expiry(conn_) > now) {
+    arm_timer();  // woke early: the expiry moved later meanwhile
+    return;
+  }
+  const int rv = ngtcp2_conn_handle_expiry(conn_, now);
   if (rv != 0) {
     handle_error(rv);
     dispatch_events();
@@ -654,9 +715,11 @@ void Connection::abandon() {
   if (state_ == State::kClosed) return;
   notify_closed(CloseInfo{CloseInfo::Kind::kLocal, 0, "endpoint closed", false});
   state_ = State::kClosed;
-  timer_.cancel();
+  ++timer_generation_;
   dispatch_events();
   streams_.clear();
+  send_queue_.clear();
+  queued_streams_ = 0;
 }
 
 void Connection::enter_closing(const ngtcp2_ccerr& ccerr) {
@@ -692,12 +755,9 @@ void Connection::enter_draining() {
 }
 
 void Connection::linger() {
-  timer_deadline_ = 0;
-  timer_.expires_after(std::chrono::nanoseconds(3 * ngtcp2_conn_get_pto(conn_)));
-  timer_.async_wait([weak = weak_from_this()](const asio::error_code& ec) {
-    if (ec == asio::error::operation_aborted) return;
-    if (auto self = weak.lock()) self->finish_close();
-  });
+  linger_deadline_ = now_ns() + 3 * ngtcp2_conn_get_pto(conn_);
+  timer_deadline_ = linger_deadline_;
+  endpoint_.schedule(shared_from_this(), linger_deadline_, ++timer_generation_);
 }
 
 CloseInfo Connection::remote_close_info() {
@@ -721,19 +781,22 @@ void Connection::notify_closed(CloseInfo info) {
   close_notified_ = true;
   close_info_ = std::move(info);
   send_queue_.clear();
+  queued_streams_ = 0;
   post_event(Event(Event::Type::kClosed));
 }
 
 void Connection::finish_close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
-  timer_.cancel();
+  ++timer_generation_;
   auto self = shared_from_this();
   dispatch_events();
   for (const ngtcp2_cid& cid : cids_)
     endpoint_.unregister_cid(cid);
   cids_.clear();
   streams_.clear();
+  send_queue_.clear();
+  queued_streams_ = 0;
   endpoint_.remove(self);
 }
 

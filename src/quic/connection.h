@@ -20,6 +20,7 @@
 #include "quic/config.h"
 #include "quic/send_buffer.h"
 #include "quic/tls_session.h"
+#include "quic/udp_io.h"
 
 namespace moq::quic {
 
@@ -169,7 +170,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void enqueue(Stream& s);
   void dequeue(Stream& s);
   Stream* next_stream();
-  bool send_packet(const uint8_t* data, size_t len);
+  void send_packet(const uint8_t* data, size_t len);
   void enter_closing(const ngtcp2_ccerr& ccerr);
   void enter_draining();
   void handle_error(int liberr);
@@ -217,13 +218,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Endpoint& endpoint_;
   bool server_;
   asio::ip::udp::endpoint remote_;
+  UdpAddress remote_address_;  // remote_ as the send syscalls take it
   State state_ = State::kHandshake;
   ngtcp2_conn* conn_ = nullptr;
   ngtcp2_crypto_conn_ref conn_ref_{};
   TlsSession tls_;
   std::shared_ptr<ConnectionHandler> handler_;
-  asio::steady_timer timer_;
+  // The endpoint's deadline heap wakes us (on_timer) at timer_deadline_;
+  // a newer generation makes older wake-ups void.
   uint64_t timer_deadline_ = UINT64_MAX;
+  uint64_t timer_generation_ = 0;
+  uint64_t linger_deadline_ = 0;  // closing/draining: when to go
   bool flush_scheduled_ = false;
   bool handshake_done_ = false;
   bool close_notified_ = false;  // the decision to close was taken
@@ -231,8 +236,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
   CloseInfo close_info_;         // what on_closed will say
 
   std::unordered_map<int64_t, Stream> streams_;
-  // Streams with bytes (or a FIN) to send: (-priority, recency, id).
-  std::set<std::tuple<int64_t, uint64_t, int64_t>> send_queue_;
+  // Streams with bytes (or a FIN) to send: a binary heap on (priority, then
+  // oldest recency first), without a node allocation per enqueue. Entries of
+  // streams that left the queue stay until they reach the top (a stream's
+  // queued_at names its one valid entry); the heap is rebuilt when stale
+  // entries pile up.
+  struct QueueEntry {
+    int64_t priority;
+    uint64_t recency;
+    int64_t id;
+    // std::push_heap builds a max-heap: "less" means "sent later".
+    bool operator<(const QueueEntry& o) const {
+      return priority != o.priority ? priority < o.priority : recency > o.recency;
+    }
+  };
+  std::vector<QueueEntry> send_queue_;
+  size_t queued_streams_ = 0;
+  bool queue_has_work() const { return queued_streams_ > 0; }
   uint64_t recency_ = 0;
 
   std::deque<Event> events_;           // gathered during callbacks

@@ -9,18 +9,33 @@
 namespace moq::quic {
 namespace {
 
-ngtcp2_cid random_cid() {
-  ngtcp2_cid cid;
-  cid.datalen = kCidLength;
-  gnutls_rnd(GNUTLS_RND_RANDOM, cid.data, cid.datalen);
-  return cid;
+UdpAddress to_udp_address(const asio::ip::udp::endpoint& e) {
+  UdpAddress a;
+  std::memcpy(&a.storage, e.data(), e.size());
+  a.length = static_cast<socklen_t>(e.size());
+  return a;
 }
 
 }  // namespace
 
 Endpoint::Endpoint(asio::io_context& io, QuicConfig config, const TlsServerContext* server_tls)
-    : executor_(io.get_executor()), socket_(io), config_(config), server_tls_(server_tls) {
+    : executor_(io.get_executor()),
+      socket_(io),
+      config_(config),
+      server_tls_(server_tls),
+      timer_(io) {
   gnutls_rnd(GNUTLS_RND_RANDOM, reset_secret_.data(), reset_secret_.size());
+}
+
+ngtcp2_cid Endpoint::new_cid() const {
+  ngtcp2_cid cid;
+  cid.datalen = kCidLength;
+  gnutls_rnd(GNUTLS_RND_RANDOM, cid.data, cid.datalen);
+  if (workers_ > 1) {
+    // The steering program sends every datagram with this ID to us.
+    cid.data[0] = static_cast<uint8_t>(worker_ + workers_ * (cid.data[0] % (256 / workers_)));
+  }
+  return cid;
 }
 
 Endpoint::~Endpoint() {
@@ -28,6 +43,7 @@ Endpoint::~Endpoint() {
   auto remaining = std::move(connections_);
   for (const auto& c : remaining)
     c->abandon();
+  timer_.cancel();
   asio::error_code ec;
   socket_.close(ec);
 }
@@ -36,22 +52,53 @@ Result<std::shared_ptr<Endpoint>> Endpoint::bind(asio::io_context& io,
                                                  const asio::ip::udp::endpoint& local,
                                                  QuicConfig config,
                                                  const TlsServerContext* server_tls) {
+  return open(io, local, config, server_tls, 0, 1);
+}
+
+Result<std::shared_ptr<Endpoint>> Endpoint::bind_worker(asio::io_context& io,
+                                                        const asio::ip::udp::endpoint& local,
+                                                        QuicConfig config,
+                                                        const TlsServerContext* server_tls,
+                                                        unsigned index, unsigned workers) {
+  return open(io, local, config, server_tls, index, std::max(1u, workers));
+}
+
+Result<std::shared_ptr<Endpoint>> Endpoint::open(asio::io_context& io,
+                                                 const asio::ip::udp::endpoint& local,
+                                                 QuicConfig config,
+                                                 const TlsServerContext* server_tls, unsigned index,
+                                                 unsigned workers) {
   std::shared_ptr<Endpoint> ep(new Endpoint(io, config, server_tls));
+  ep->worker_ = index;
+  ep->workers_ = workers;
+  auto fail = [&](const std::string& what, const asio::error_code& ec) {
+    return Error{code::kSession, what + " UDP " + local.address().to_string() + ":" +
+                                     std::to_string(local.port()) + ": " + ec.message()};
+  };
   asio::error_code ec;
   ep->socket_.open(local.protocol(), ec);
   if (!ec && local.address().is_v6()) {
     // Dual-stack: Chromium resolves localhost to ::1 first, others use IPv4.
     ep->socket_.set_option(asio::ip::v6_only(false), ec);
   }
-  if (!ec) ep->socket_.bind(local, ec);
+  if (ec) return fail("cannot open", ec);
+  const int fd = ep->socket_.native_handle();
+  if (workers > 1 && !enable_reuseport(fd)) {
+    return fail("cannot share (SO_REUSEPORT)", asio::error_code(errno, asio::system_category()));
+  }
+  ep->socket_.bind(local, ec);
   if (!ec) ep->socket_.non_blocking(true, ec);
-  if (ec) {
-    return Error{code::kSession, "cannot bind UDP " + local.address().to_string() + ":" +
-                                     std::to_string(local.port()) + ": " + ec.message()};
+  if (ec) return fail("cannot bind", ec);
+  if (workers > 1 && index + 1 == workers && !attach_cid_steering(fd, workers)) {
+    return fail("cannot steer connections to workers (SO_ATTACH_REUSEPORT_CBPF)",
+                asio::error_code(errno, asio::system_category()));
   }
   // Large socket buffers absorb bursts of media (best effort: the kernel caps them).
   ep->socket_.set_option(asio::socket_base::receive_buffer_size(8 * 1024 * 1024), ec);
   ep->socket_.set_option(asio::socket_base::send_buffer_size(8 * 1024 * 1024), ec);
+  // Batching helpers, where the kernel has them.
+  enable_gro(fd);
+  ep->tx_.set_gso(gso_supported(fd));
   ep->local_ = ep->socket_.local_endpoint(ec);
   ep->start_receive();
   return ep;
@@ -96,16 +143,19 @@ void Endpoint::start_receive() {
 }
 
 void Endpoint::on_readable() {
-  // Drain a batch; each touched connection flushes once afterwards (its
-  // flush is posted, so many datagrams share one write pass).
-  std::array<uint8_t, 65536> buf;
-  for (int i = 0; i < 64; ++i) {
-    asio::ip::udp::endpoint from;
-    asio::error_code ec;
-    const size_t n = socket_.receive_from(asio::buffer(buf), from, 0, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-    if (ec) continue;  // e.g. ICMP port unreachable surfaced as an error
-    receive(std::span<const uint8_t>(buf.data(), n), from);
+  // Drain a few batches; each touched connection flushes once afterwards
+  // (its flush is posted, so many datagrams share one write pass).
+  const int fd = socket_.native_handle();
+  asio::ip::udp::endpoint from;
+  for (int i = 0; i < 4 && !stopped_; ++i) {
+    const size_t n = rx_.receive(
+        fd,
+        [&](std::span<const uint8_t> datagram, const sockaddr* addr, socklen_t len) {
+          std::memcpy(from.data(), addr, std::min<size_t>(len, sizeof(sockaddr_storage)));
+          receive(datagram, from);
+        },
+        udp_stats_);
+    if (n < RxBatch::kBatch) break;
   }
 }
 
@@ -121,15 +171,11 @@ void Endpoint::receive(std::span<const uint8_t> data, const asio::ip::udp::endpo
     ++dropped_;
     return;
   }
-  ngtcp2_cid dcid;
-  ngtcp2_cid_init(&dcid, vc.dcid, vc.dcidlen);
-  if (auto it = by_cid_.find(key(dcid)); it != by_cid_.end()) {
-    if (auto conn = it->second.lock()) {
-      ngtcp2_path_storage ps;
-      make_path(ps, from);
-      conn->on_datagram(ps.path, data);
-      return;
-    }
+  if (auto it = by_cid_.find(CidKey(vc.dcid, vc.dcidlen)); it != by_cid_.end()) {
+    ngtcp2_path_storage ps;
+    make_path(ps, from);
+    it->second->on_datagram(ps.path, data);
+    return;
   }
   if (!server_tls_) {
     ++dropped_;
@@ -152,7 +198,7 @@ void Endpoint::accept(std::span<const uint8_t> data, const ngtcp2_pkt_hd& hd,
   std::shared_ptr<Connection> conn(new Connection(*this, true, from));
   ngtcp2_path_storage ps;
   make_path(ps, from);
-  const ngtcp2_cid scid = random_cid();
+  const ngtcp2_cid scid = new_cid();
   if (!conn->init_server(hd, ps.path, config_, scid).ok()) {
     ++dropped_;
     return;
@@ -164,9 +210,9 @@ void Endpoint::accept(std::span<const uint8_t> data, const ngtcp2_pkt_hd& hd,
   }
   conn->attach_tls(std::move(tls.value()));
   connections_.insert(conn);
-  register_cid(scid, conn);
+  register_cid(scid, conn.get());
   // The client keeps using the DCID it chose until it hears ours.
-  register_cid(hd.dcid, conn);
+  register_cid(hd.dcid, conn.get());
   conn->cids_.push_back(hd.dcid);
   if (accept_) accept_(conn);
   conn->on_datagram(ps.path, data);
@@ -180,7 +226,7 @@ void Endpoint::send_version_negotiation(const ngtcp2_version_cid& vc,
   const uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
   const ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(
       buf.data(), buf.size(), unused, vc.scid, vc.scidlen, vc.dcid, vc.dcidlen, versions, 1);
-  if (n > 0) send_to(to, buf.data(), static_cast<size_t>(n));
+  if (n > 0) send_to(to_udp_address(to), buf.data(), static_cast<size_t>(n));
 }
 
 // ---------------------------------------------------------------- connect
@@ -192,34 +238,126 @@ Result<std::shared_ptr<Connection>> Endpoint::connect(const asio::ip::udp::endpo
   std::shared_ptr<Connection> conn(new Connection(*this, false, remote));
   ngtcp2_path_storage ps;
   make_path(ps, remote);
-  const ngtcp2_cid scid = random_cid();
-  const ngtcp2_cid dcid = random_cid();
+  const ngtcp2_cid scid = new_cid();
+  const ngtcp2_cid dcid = new_cid();
   if (auto r = conn->init_client(ps.path, config_, scid, dcid); !r) return r.error();
   auto session = tls.new_session(conn->conn_ref(), server_name);
   if (!session.ok()) return session.error().to_error();
   conn->attach_tls(std::move(session.value()));
   connections_.insert(conn);
-  register_cid(scid, conn);
+  register_cid(scid, conn.get());
   conn->schedule_flush();  // sends the Initial
   return conn;
 }
 
 // ---------------------------------------------------------------- for connections
 
-bool Endpoint::send_to(const asio::ip::udp::endpoint& to, const uint8_t* data, size_t len) {
-  if (sink_) return sink_(to, std::span<const uint8_t>(data, len));
-  asio::error_code ec;
-  socket_.send_to(asio::buffer(data, len), to, 0, ec);
-  // A full socket buffer drops the packet; QUIC's loss recovery resends it.
-  return !ec;
+std::span<uint8_t> Endpoint::tx_reserve(size_t min) {
+  auto room = tx_.reserve(min);
+  if (room.empty()) {
+    // Full: send what is queued now, within this pass.
+    flush_tx();
+    room = tx_.reserve(min);
+  }
+  return room;
 }
 
-void Endpoint::register_cid(const ngtcp2_cid& cid, std::shared_ptr<Connection> conn) {
-  by_cid_[key(cid)] = conn;
+void Endpoint::tx_commit(const UdpAddress& to, size_t len, size_t segment) {
+  if (len == 0) return;
+  tx_.commit(to, len, segment);
+  if (!tx_flush_posted_) {
+    // After the other handlers of this pass, so that all their packets leave
+    // in one sendmmsg.
+    tx_flush_posted_ = true;
+    asio::post(executor_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->tx_flush_posted_ = false;
+        self->flush_tx();
+      }
+    });
+  }
+}
+
+void Endpoint::send_to(const UdpAddress& to, const uint8_t* data, size_t len) {
+  auto room = tx_reserve(len);
+  if (room.size() < len) return;  // cannot happen: a datagram fits an empty queue
+  std::memcpy(room.data(), data, len);
+  tx_commit(to, len, len);
+}
+
+void Endpoint::flush_tx() {
+  if (tx_.empty() || tx_blocked_) return;
+  if (sink_) {
+    tx_.drain_to(
+        [this](const UdpAddress& to, std::span<const uint8_t> d) {
+          asio::ip::udp::endpoint e;
+          std::memcpy(e.data(), &to.storage, to.length);
+          (void)sink_(e, d);
+        },
+        udp_stats_);
+    return;
+  }
+  if (tx_.send(socket_.native_handle(), udp_stats_) == 0) return;
+  // The socket buffer is full: the rest goes when it can (a datagram dropped
+  // here would only be resent by QUIC's loss recovery, later).
+  tx_blocked_ = true;
+  socket_.async_wait(asio::socket_base::wait_write,
+                     [weak = weak_from_this()](const asio::error_code& ec) {
+                       auto self = weak.lock();
+                       if (!self) return;
+                       self->tx_blocked_ = false;
+                       if (!ec) self->flush_tx();
+                     });
+}
+
+void Endpoint::register_cid(const ngtcp2_cid& cid, Connection* conn) {
+  by_cid_[CidKey(cid.data, cid.datalen)] = conn;
 }
 
 void Endpoint::unregister_cid(const ngtcp2_cid& cid) {
-  by_cid_.erase(key(cid));
+  by_cid_.erase(CidKey(cid.data, cid.datalen));
+}
+
+void Endpoint::schedule(const std::shared_ptr<Connection>& conn, uint64_t deadline,
+                        uint64_t generation) {
+  timers_.push_back(TimerEntry{deadline, generation, conn});
+  std::push_heap(timers_.begin(), timers_.end(), std::greater<>());
+  if (deadline < timer_armed_) arm_timer();
+}
+
+void Endpoint::arm_timer() {
+  if (timers_.empty()) {
+    timer_armed_ = UINT64_MAX;
+    timer_.cancel();
+    return;
+  }
+  const uint64_t deadline = timers_.front().deadline;
+  if (deadline == timer_armed_) return;
+  timer_armed_ = deadline;
+  const uint64_t now = now_ns();
+  timer_.expires_after(std::chrono::nanoseconds(deadline > now ? deadline - now : 0));
+  timer_.async_wait([weak = weak_from_this()](const asio::error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
+    if (auto self = weak.lock()) self->on_timers();
+  });
+}
+
+void Endpoint::on_timers() {
+  timer_armed_ = UINT64_MAX;
+  const uint64_t now = now_ns();
+  // Due entries are taken out first: a connection's on_timer() may schedule
+  // again.
+  std::vector<TimerEntry> due;
+  while (!timers_.empty() && timers_.front().deadline <= now) {
+    std::pop_heap(timers_.begin(), timers_.end(), std::greater<>());
+    due.push_back(std::move(timers_.back()));
+    timers_.pop_back();
+  }
+  for (auto& entry : due) {
+    auto conn = entry.conn.lock();
+    if (conn && conn->timer_generation_ == entry.generation) conn->on_timer();
+  }
+  arm_timer();
 }
 
 void Endpoint::reset_token(uint8_t* token, const ngtcp2_cid& cid) const {
@@ -235,6 +373,7 @@ void Endpoint::shutdown(uint64_t code, std::string_view reason) {
   auto copy = connections_;
   for (const auto& c : copy)
     c->close(code, reason);
+  flush_tx();  // the CONNECTION_CLOSEs leave now
   stopped_ = true;
   asio::error_code ec;
   socket_.cancel(ec);

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 #include "coding/result.h"
 #include "quic/config.h"
 #include "quic/connection.h"
+#include "quic/udp_io.h"
 
 namespace moq::quic {
 
@@ -26,6 +29,16 @@ class TlsClientContext;
 // unknown ID becomes a new server connection (when a TLS server context was
 // given). The socket is dual-stack when bound to [::], so IPv4 peers arrive as
 // IPv4-mapped addresses. Everything runs on one io_context thread.
+//
+// I/O is batched: datagrams arrive through recvmmsg (UDP GRO where the kernel
+// offers it), and what the connections write during one event-loop pass
+// leaves in one sendmmsg, each connection's burst to its peer as one UDP GSO
+// train. The connections' timers share one deadline heap and one Asio timer.
+//
+// Workers: a relay runs one endpoint per thread on the same port
+// (SO_REUSEPORT). Each endpoint's connection IDs start with a byte equal to
+// its worker index modulo the worker count, and a BPF program on the socket
+// group steers every datagram to the worker that owns its connection ID.
 class Endpoint : public std::enable_shared_from_this<Endpoint> {
  public:
   using AcceptHandler = std::function<void(std::shared_ptr<Connection>)>;
@@ -39,6 +52,13 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
                                                 const asio::ip::udp::endpoint& local,
                                                 QuicConfig config,
                                                 const TlsServerContext* server_tls = nullptr);
+  // Worker `index` of `workers` endpoints sharing `local`'s port (bind them
+  // in index order; the last one installs the steering program).
+  static Result<std::shared_ptr<Endpoint>> bind_worker(asio::io_context& io,
+                                                       const asio::ip::udp::endpoint& local,
+                                                       QuicConfig config,
+                                                       const TlsServerContext* server_tls,
+                                                       unsigned index, unsigned workers);
   // An endpoint without a socket, for tests and fuzzing: it sends through
   // `sink` and receives what is handed to receive(). `local` is the address
   // it claims to have.
@@ -72,10 +92,17 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // Datagrams that could not be parsed or routed (for tests and logs).
   uint64_t dropped_datagrams() const { return dropped_; }
+  const UdpStats& udp_stats() const { return udp_stats_; }
+  bool gso() const { return tx_.gso(); }
 
  private:
   friend class Connection;
   Endpoint(asio::io_context& io, QuicConfig config, const TlsServerContext* server_tls);
+  static Result<std::shared_ptr<Endpoint>> open(asio::io_context& io,
+                                                const asio::ip::udp::endpoint& local,
+                                                QuicConfig config,
+                                                const TlsServerContext* server_tls, unsigned index,
+                                                unsigned workers);
 
   void start_receive();
   void on_readable();
@@ -84,16 +111,53 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   void send_version_negotiation(const ngtcp2_version_cid& vc, const asio::ip::udp::endpoint& to);
   void make_path(ngtcp2_path_storage& ps, const asio::ip::udp::endpoint& remote) const;
 
-  // For connections.
-  bool send_to(const asio::ip::udp::endpoint& to, const uint8_t* data, size_t len);
-  void register_cid(const ngtcp2_cid& cid, std::shared_ptr<Connection> conn);
+  // ---- for connections ----
+  // Room for a train of packets to send this pass (at least `min` bytes);
+  // what is written there goes with tx_commit().
+  std::span<uint8_t> tx_reserve(size_t min);
+  void tx_commit(const UdpAddress& to, size_t len, size_t segment);
+  void send_to(const UdpAddress& to, const uint8_t* data, size_t len);
+  // A fresh connection ID of ours (its first byte names this worker).
+  ngtcp2_cid new_cid() const;
+  void register_cid(const ngtcp2_cid& cid, Connection* conn);
   void unregister_cid(const ngtcp2_cid& cid);
   void reset_token(uint8_t* token, const ngtcp2_cid& cid) const;
   void remove(const std::shared_ptr<Connection>& conn);
+  // Calls conn->on_timer() at `deadline` (ngtcp2 timestamp) unless the
+  // connection set a newer deadline meanwhile (`generation`).
+  void schedule(const std::shared_ptr<Connection>& conn, uint64_t deadline, uint64_t generation);
 
-  static std::string key(const ngtcp2_cid& cid) {
-    return std::string(reinterpret_cast<const char*>(cid.data), cid.datalen);
-  }
+  void flush_tx();
+  void on_timers();
+  void arm_timer();
+
+  // Connection IDs as fixed-size keys: no allocation per datagram.
+  struct CidKey {
+    uint8_t length = 0;
+    std::array<uint8_t, NGTCP2_MAX_CIDLEN> bytes{};
+    explicit CidKey(const uint8_t* data, size_t len) : length(static_cast<uint8_t>(len)) {
+      std::memcpy(bytes.data(), data, std::min<size_t>(len, bytes.size()));
+    }
+    bool operator==(const CidKey& o) const {
+      return length == o.length && std::memcmp(bytes.data(), o.bytes.data(), length) == 0;
+    }
+  };
+  struct CidHash {
+    size_t operator()(const CidKey& k) const {
+      // Our IDs are random; the first 8 bytes (FNV-mixed with the length
+      // for short foreign ones) spread well.
+      uint64_t h = 1469598103934665603ull ^ k.length;
+      for (size_t i = 0; i < std::min<size_t>(k.length, 8); ++i)
+        h = (h ^ k.bytes[i]) * 1099511628211ull;
+      return static_cast<size_t>(h);
+    }
+  };
+  struct TimerEntry {
+    uint64_t deadline;
+    uint64_t generation;
+    std::weak_ptr<Connection> conn;
+    bool operator>(const TimerEntry& o) const { return deadline > o.deadline; }
+  };
 
   asio::any_io_executor executor_;
   asio::ip::udp::socket socket_;
@@ -103,11 +167,24 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   DatagramSink sink_;  // set: no socket
   asio::ip::udp::endpoint local_;
   std::array<uint8_t, 32> reset_secret_{};
-  std::unordered_map<std::string, std::weak_ptr<Connection>> by_cid_;
+  // Routing: a connection unregisters its IDs before it is removed.
+  std::unordered_map<CidKey, Connection*, CidHash> by_cid_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
+  unsigned worker_ = 0;
+  unsigned workers_ = 1;
   bool receiving_ = false;
   bool stopped_ = false;
   uint64_t dropped_ = 0;
+
+  RxBatch rx_;
+  TxQueue tx_;
+  UdpStats udp_stats_;
+  bool tx_flush_posted_ = false;
+  bool tx_blocked_ = false;  // the socket is full: waiting to be writable
+
+  std::vector<TimerEntry> timers_;  // min-heap on deadline
+  asio::steady_timer timer_;
+  uint64_t timer_armed_ = UINT64_MAX;
 };
 
 // Our connection IDs are all this long, so short-header packets can be routed.
