@@ -25,6 +25,7 @@ struct Registration::State {
       : cluster(std::move(owner)), name(std::move(n)), origin(std::move(o)), timer(io) {}
   std::weak_ptr<Cluster> cluster;
   const std::string name;
+  uint64_t id = 0;  // unique per relay
   const api::Origin origin;
   asio::steady_timer timer;  // the next refresh
   bool cancelled = false;    // the publisher left: stop refreshing
@@ -51,6 +52,7 @@ struct Upstream::State {
 
   std::weak_ptr<Cluster> cluster;
   const std::string name;
+  uint64_t id = 0;                               // unique per relay
   std::optional<cache::BroadcastWriter> writer;  // until the upstream session takes it
   cache::BroadcastReader reader;
   std::shared_ptr<transport::Session> transport;
@@ -90,6 +92,10 @@ Upstream::~Upstream() {
 
 cache::BroadcastReader Upstream::broadcast() const {
   return state_->reader;
+}
+
+uint64_t Upstream::id() const {
+  return state_->id;
 }
 
 bool Upstream::live() const {
@@ -239,6 +245,7 @@ std::shared_ptr<Upstream> Cluster::upstream(const std::string& name) {
   }
   auto state =
       std::make_shared<Upstream::State>(io_, shared_from_this(), name, cache::make_broadcast());
+  state->id = ++next_upstream_id_;
   auto handle = std::make_shared<Upstream>(state);
   upstreams_[name] = handle;
   if (stopping_) {

@@ -71,6 +71,8 @@ class Upstream {
   // left; the origin keeps the session open, as it does for every viewer).
   // New local subscribers then get a fresh upstream (a new lookup).
   bool live() const;
+  // Unique among this relay's upstreams.
+  uint64_t id() const;
 
  private:
   friend class Cluster;
@@ -127,6 +129,7 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   std::unordered_map<std::string, size_t> deleting_;
   async::Notify deleted_;
   size_t in_flight_ = 0;
+  uint64_t next_upstream_id_ = 0;
   bool stopping_ = false;
 };
 

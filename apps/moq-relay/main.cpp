@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   moq::relay::RelayConfig config;
   config.listen = *listen;
   config.quic = options.quic;
+  config.threads = options.threads;
   if (!options.api.empty()) {
     moq::relay::ClusterConfig cluster;
     cluster.api = options.api;
@@ -117,8 +118,9 @@ int main(int argc, char** argv) {
   const std::string fingerprint = tls->fingerprint_hex();
   std::cout << "listening: " << url << std::endl;
   std::cout << "fingerprint: " << fingerprint << std::endl;
-  spdlog::info("listening on {} (UDP{}), {}", options.listen,
-               dev ? " and TCP: HTTPS + HTTP /fingerprint" : "", url);
+  spdlog::info("listening on {} (UDP{}), {}, {} worker thread{}", options.listen,
+               dev ? " and TCP: HTTPS + HTTP /fingerprint" : "", url, relay.value()->workers(),
+               relay.value()->workers() == 1 ? "" : "s");
   spdlog::info("certificate fingerprint (sha-256): {}", fingerprint);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,31 +16,40 @@ namespace moq::relay {
 // removed ("/live/cam/" -> "live/cam"). Names are compared as exact strings.
 std::string broadcast_name(std::string_view path);
 
-// The broadcasts published to this relay, by name. Each entry is the reader
-// side of the cache that the publisher's session fills; every subscriber
-// session serves that same reader, so N subscribers of a track share one
-// cached track and one upstream SUBSCRIBE.
+// The broadcasts published to this relay, by name, across its workers. Each
+// entry is the reader side of the cache that the publisher's session fills,
+// on the worker (thread) that owns that session: sessions of the same worker
+// serve that reader directly; sessions of other workers serve a Mirror of it
+// (mirror.h). So N subscribers of a track share one cached track and one
+// upstream SUBSCRIBE, whatever worker they are on.
 //
-// Only touched from the io_context thread: no locks.
+// Touched by every worker, but only when a session starts or ends: a mutex,
+// never on the per-packet path. The readers it holds are only ever used on
+// their owner's thread.
 class Origins {
  public:
-  // Registers a publisher for `name`; nullopt when the name is live already.
-  // The returned token identifies this publisher for remove().
-  std::optional<uint64_t> add(const std::string& name, cache::BroadcastReader broadcast);
+  struct Live {
+    uint64_t token = 0;  // this publisher (a name can be published again)
+    unsigned owner = 0;  // the worker whose thread owns `broadcast`
+    cache::BroadcastReader broadcast;
+  };
+
+  // Registers a publisher for `name` on worker `owner`; nullopt when the
+  // name is live already. The returned token identifies this publisher for
+  // remove().
+  std::optional<uint64_t> add(const std::string& name, unsigned owner,
+                              cache::BroadcastReader broadcast);
   // Frees the name if it is still held by the publisher `token` (a newer
   // publisher of the same name is left alone).
   void remove(const std::string& name, uint64_t token);
   // The live broadcast of that name, if any.
-  std::optional<cache::BroadcastReader> find(const std::string& name) const;
+  std::optional<Live> find(const std::string& name) const;
 
-  size_t size() const { return live_.size(); }
+  size_t size() const;
 
  private:
-  struct Entry {
-    uint64_t token;
-    cache::BroadcastReader broadcast;
-  };
-  std::unordered_map<std::string, Entry> live_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Live> live_;
   uint64_t next_token_ = 1;
 };
 

@@ -10,12 +10,31 @@
 #include <utility>
 #include <variant>
 
+#include <asio/use_awaitable.hpp>
+#include <functional>
+#include <optional>
+
 #include "cache/broadcast.h"
+#include "mirror.h"
 #include "session/handshake.h"
 #include "session/session.h"
 #include "wire/setup.h"
 
 namespace moq::relay {
+
+// One worker's share of the relay, shared by its session coroutines.
+struct Worker {
+  Worker(unsigned i, asio::any_io_executor ex) : index(i), executor(ex), mirrors(ex) {}
+  const unsigned index;
+  const asio::any_io_executor executor;
+  std::shared_ptr<Origins> origins;                               // every worker's
+  std::shared_ptr<Cluster> cluster;                               // on worker 0; null: none
+  std::shared_ptr<std::vector<asio::any_io_executor>> executors;  // by worker index
+  RelayConfig config;
+  Mirrors mirrors;  // other workers' broadcasts, as seen here
+  std::unique_ptr<wt::Server> server;
+};
+
 namespace {
 
 // What the start and end log lines of a session say. The start line is
@@ -32,22 +51,47 @@ void log_end(const SessionLog& log, const Error& end) {
                log.role, end.code, end.reason);
 }
 
+// Clustering lives on worker 0: these run there (co_spawn'ed from the
+// session's worker, which resumes with their value). Plain coroutine
+// functions on purpose: GCC 12 destroys a lambda held by a std::function
+// coroutine parameter twice.
+using Registered = Result<std::unique_ptr<Registration>>;
+
+asio::awaitable<std::optional<Registered>> register_on_worker0(std::shared_ptr<Cluster> cluster,
+                                                               std::string name) {
+  Registered registered = co_await cluster->register_origin(name);
+  co_return std::optional<Registered>(std::move(registered));
+}
+
+asio::awaitable<std::shared_ptr<Upstream>> upstream_on_worker0(std::shared_ptr<Cluster> cluster,
+                                                               std::string name) {
+  co_return cluster->upstream(name);
+}
+
+// Drops `handle` on worker 0, where the object it holds lives.
+template <class T>
+void release_on_worker0(const Worker& w, T handle) {
+  if (!handle) return;
+  asio::post((*w.executors)[0], [h = std::move(handle)]() mutable { h.reset(); });
+}
+
 // Publisher: registers the broadcast under `name` for as long as the session
 // lives (locally, and in moq-api when clustered). The session's subscriber
 // half fills it on demand.
 asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::string name,
-                                     std::shared_ptr<Origins> origins,
-                                     std::shared_ptr<Cluster> cluster, session::Config config) {
+                                     std::shared_ptr<Worker> w) {
   auto [writer, reader] = cache::make_broadcast();
-  auto token = origins->add(name, reader);
+  auto token = w->origins->add(name, w->index, reader);
   if (!token) {
     const Error duplicate = Error::duplicate();
     handshake.reject(duplicate);
     co_return duplicate;
   }
   std::unique_ptr<Registration> registration;
-  if (cluster) {
-    auto registered = co_await cluster->register_origin(name);
+  if (w->cluster) {
+    std::optional<Registered> found = co_await asio::co_spawn(
+        (*w->executors)[0], register_on_worker0(w->cluster, name), asio::use_awaitable);
+    Registered& registered = *found;
     if (!registered) {
       // 409: live on another relay. Anything else means moq-api can't tell
       // (unreachable, Redis down): refused as 504 rather than risking two
@@ -57,7 +101,7 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
                                 : Error{code::kUpstream, "moq-api unreachable"};
       spdlog::warn("publisher of '{}' refused: moq-api: {} (code {})", name,
                    registered.error().reason, registered.error().code);
-      origins->remove(name, *token);
+      w->origins->remove(name, *token);
       handshake.reject(refused);
       co_return refused;
     }
@@ -66,10 +110,12 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
   // A publisher that goes away (reset, closed, timed out) ends its tracks
   // like one that said goodbye: viewers see every track end with 0, and
   // their sessions go on (issue 9).
+  session::Config config = w->config.session;
   config.peer_gone_ends_cleanly = true;
   auto accepted = handshake.accept(wire::Role::kSubscriber, config);
   if (!accepted) {
-    origins->remove(name, *token);
+    w->origins->remove(name, *token);
+    release_on_worker0(*w, std::move(registration));
     co_return accepted.error();
   }
   std::shared_ptr<session::Session> session = accepted.value();
@@ -77,30 +123,42 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
   Error end = co_await session->run();
   // run() closed the broadcast: every subscriber's tracks are reset with its
   // end code. Free the name for the next publisher.
-  origins->remove(name, *token);
-  registration.reset();  // DELETE from moq-api
+  w->origins->remove(name, *token);
+  release_on_worker0(*w, std::move(registration));  // DELETE from moq-api
   co_return end;
 }
 
 // Subscriber: serves the broadcast live at connection time, local or (in a
-// cluster) fetched from its origin relay; with none, the session has nothing
-// to publish and answers every SUBSCRIBE with 404. When that broadcast ends,
-// its tracks end (SUBSCRIBE_RESET) and the session stays until the viewer
-// leaves.
+// cluster) fetched from its origin relay, from this worker or (mirrored) from
+// the worker that owns it; with none, the session has nothing to publish and
+// answers every SUBSCRIBE with 404. When that broadcast ends, its tracks end
+// (SUBSCRIBE_RESET) and the session stays until the viewer leaves.
 asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::string name,
-                                      std::shared_ptr<Origins> origins,
-                                      std::shared_ptr<Cluster> cluster, session::Config config) {
-  auto accepted = handshake.accept(wire::Role::kPublisher, config);
+                                      std::shared_ptr<Worker> w) {
+  auto accepted = handshake.accept(wire::Role::kPublisher, w->config.session);
   if (!accepted) co_return accepted.error();
   std::shared_ptr<session::Session> session = accepted.value();
   std::shared_ptr<Upstream> upstream;  // held while this session lives
-  if (auto live = origins->find(name)) {
-    (void)session->publish(std::move(*live));
-  } else if (cluster) {
-    upstream = cluster->upstream(name);
-    (void)session->publish(upstream->broadcast());
+  std::shared_ptr<Mirror> mirror;      // ditto
+  auto serve_from = [&](unsigned owner, uint64_t key, const cache::BroadcastReader& broadcast) {
+    if (owner == w->index) {
+      (void)session->publish(broadcast);
+      return;
+    }
+    mirror = w->mirrors.get(key, (*w->executors)[owner], broadcast);
+    (void)session->publish(mirror->broadcast());
+  };
+  if (auto live = w->origins->find(name)) {
+    serve_from(live->owner, live->token, live->broadcast);
+  } else if (w->cluster) {
+    upstream = co_await asio::co_spawn((*w->executors)[0], upstream_on_worker0(w->cluster, name),
+                                       asio::use_awaitable);
+    // Upstream ids and origin tokens are apart: the top bit tells them.
+    serve_from(0, upstream->id() | (uint64_t{1} << 63), upstream->broadcast());
   }
   Error end = co_await session->run();
+  mirror.reset();
+  release_on_worker0(*w, std::move(upstream));
   co_return end;
 }
 
@@ -109,9 +167,8 @@ bool offers_kixel00(const wire::ClientSetup& setup) {
          setup.versions.end();
 }
 
-asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport,
-                            std::shared_ptr<Origins> origins, std::shared_ptr<Cluster> cluster,
-                            RelayConfig config) {
+asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport, std::shared_ptr<Worker> w) {
+  const RelayConfig& config = w->config;
   SessionLog log{transport->peer(), transport->path()};
   const std::string name = broadcast_name(log.path);
   if (name.empty()) {
@@ -150,9 +207,9 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport,
     end = Error{code::kRoleBoth, "role both not supported"};
     handshake->reject(end);
   } else if (role == wire::Role::kPublisher) {
-    end = co_await run_publisher(*handshake, name, origins, cluster, config.session);
+    end = co_await run_publisher(*handshake, name, w);
   } else {
-    end = co_await run_subscriber(*handshake, name, origins, cluster, config.session);
+    end = co_await run_subscriber(*handshake, name, w);
   }
   log_end(log, end);
 }
@@ -161,37 +218,105 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport,
 
 Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayConfig& config,
                                             const quic::TlsServerContext& tls) {
-  auto endpoint = quic::Endpoint::bind(io, config.listen, config.quic, &tls);
-  if (!endpoint) return endpoint.error();
-  return start(io, config, std::move(endpoint.value()));
+  const unsigned n =
+      config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (n == 1) {
+    auto endpoint = quic::Endpoint::bind(io, config.listen, config.quic, &tls);
+    if (!endpoint) return endpoint.error();
+    return start(io, config, std::move(endpoint.value()));
+  }
+  std::unique_ptr<Relay> relay(new Relay());
+  relay->origins_ = std::make_shared<Origins>();
+  relay->executors_ = std::make_shared<std::vector<asio::any_io_executor>>();
+  if (config.cluster) {
+    auto cluster = Cluster::create(io, *config.cluster, config.quic);
+    if (!cluster) return cluster.error();
+    relay->cluster_ = std::move(cluster.value());
+  }
+  for (unsigned i = 1; i < n; ++i)
+    relay->own_io_.push_back(std::make_unique<asio::io_context>(1));
+  relay->executors_->push_back(io.get_executor());
+  for (auto& own : relay->own_io_)
+    relay->executors_->push_back(own->get_executor());
+  // Worker 0 first: with port 0 it picks the port the others share.
+  asio::ip::udp::endpoint listen = config.listen;
+  for (unsigned i = 0; i < n; ++i) {
+    asio::io_context& worker_io = i == 0 ? io : *relay->own_io_[i - 1];
+    auto endpoint = quic::Endpoint::bind_worker(worker_io, listen, config.quic, &tls, i, n);
+    if (!endpoint) return endpoint.error();
+    if (i == 0) {
+      relay->local_ = endpoint.value()->local_endpoint();
+      listen.port(relay->local_.port());
+    }
+    if (auto added = relay->add_worker(worker_io, std::move(endpoint.value()), config); !added) {
+      return added.error();
+    }
+  }
+  for (auto& own : relay->own_io_) {
+    relay->threads_.emplace_back([io = own.get()] {
+      auto guard = asio::make_work_guard(*io);
+      io->run();
+    });
+  }
+  return relay;
 }
 
 Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayConfig& config,
                                             std::shared_ptr<quic::Endpoint> endpoint) {
   std::unique_ptr<Relay> relay(new Relay());
   relay->origins_ = std::make_shared<Origins>();
-  auto origins = relay->origins_;
+  relay->executors_ = std::make_shared<std::vector<asio::any_io_executor>>();
+  relay->executors_->push_back(io.get_executor());
   if (config.cluster) {
     auto cluster = Cluster::create(io, *config.cluster, config.quic);
     if (!cluster) return cluster.error();
     relay->cluster_ = std::move(cluster.value());
   }
-  auto cluster = relay->cluster_;
-  relay->server_ = wt::Server::serve(
-      std::move(endpoint),
-      // Every path is a broadcast name; the SETUP role decides the rest.
-      [](const wt::SessionRequested&) { return 200u; },
-      [&io, origins, cluster, config](std::shared_ptr<wt::WtSession> session) {
-        asio::co_spawn(io, serve(std::move(session), origins, cluster, config), asio::detached);
-      });
+  relay->local_ = endpoint->local_endpoint();
+  if (auto added = relay->add_worker(io, std::move(endpoint), config); !added) {
+    return added.error();
+  }
   return relay;
 }
 
-Relay::~Relay() = default;
+Result<void> Relay::add_worker(asio::io_context& io, std::shared_ptr<quic::Endpoint> endpoint,
+                               const RelayConfig& config) {
+  auto w = std::make_shared<Worker>(static_cast<unsigned>(workers_.size()), io.get_executor());
+  w->origins = origins_;
+  w->cluster = cluster_;
+  w->executors = executors_;
+  w->config = config;
+  std::weak_ptr<Worker> weak = w;
+  w->server = wt::Server::serve(
+      std::move(endpoint),
+      // Every path is a broadcast name; the SETUP role decides the rest.
+      [](const wt::SessionRequested&) { return 200u; },
+      [&io, weak](std::shared_ptr<wt::WtSession> session) {
+        if (auto worker = weak.lock()) {
+          asio::co_spawn(io, serve(std::move(session), worker), asio::detached);
+        }
+      });
+  workers_.push_back(std::move(w));
+  return {};
+}
+
+Relay::~Relay() {
+  for (auto& own : own_io_)
+    own->stop();
+  for (auto& t : threads_)
+    t.join();
+  // The workers' threads are gone: their endpoints and sessions can be torn
+  // down from here, worker 0's on its own thread (this one).
+  workers_.clear();
+}
 
 void Relay::shutdown() {
   if (cluster_) cluster_->shutdown();
-  if (server_) server_->shutdown();
+  for (auto& w : workers_) {
+    asio::post(w->executor, [w] {
+      if (w->server) w->server->shutdown();
+    });
+  }
 }
 
 }  // namespace moq::relay

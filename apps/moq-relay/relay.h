@@ -5,6 +5,8 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <thread>
+#include <vector>
 
 #include "cluster.h"
 #include "coding/result.h"
@@ -27,7 +29,12 @@ struct RelayConfig {
   std::chrono::milliseconds setup_timeout{10'000};
   // With a moq-api: clustering (see Relay). Absent: a single node.
   std::optional<ClusterConfig> cluster;
+  // Worker threads, each with its own event loop and UDP socket on the port
+  // (0: one per core).
+  unsigned threads = 1;
 };
+
+struct Worker;
 
 // The fan-out server: accepts WebTransport sessions and, by their SETUP role,
 // makes each a publisher of its path's broadcast or a subscriber of it.
@@ -52,13 +59,21 @@ struct RelayConfig {
 //    or origin unreachable: with 504, within ClusterConfig::upstream_timeout.
 //
 // When a served broadcast ends (its publisher left, or the upstream session
-// ended), each subscriber session lets its tracks drain and then closes with
-// the broadcast's end code: a downstream relay's upstream session, and so its
-// own subscribers, end the same way (cleanly when the publisher did).
+// ended), its tracks end for every subscriber session (SUBSCRIBE_RESET, code 0
+// when the publisher simply went away); the sessions go on.
 //
-// Everything runs on the one io_context; nothing waits on a single peer.
+// Workers (RelayConfig::threads): each worker thread has its own io_context
+// and UDP socket on the shared port, and a connection stays on the worker its
+// connection IDs name (quic::Endpoint::bind_worker). A broadcast lives on the
+// worker of its publisher's session; a subscriber session on another worker
+// is served from that worker's Mirror of it, so one upstream SUBSCRIBE per
+// track still serves every subscriber on every worker. Clustering (moq-api,
+// upstream sessions) runs on worker 0, the caller's io_context. Nothing waits
+// on a single peer, and nothing on the per-packet path takes a lock.
 class Relay {
  public:
+  // `io` is worker 0's event loop (the caller runs it); the other workers'
+  // threads are the relay's own. `tls` must outlive the relay.
   static Result<std::unique_ptr<Relay>> start(asio::io_context& io, const RelayConfig& config,
                                               const quic::TlsServerContext& tls);
   // The same on an endpoint the caller made (config.listen is then unused):
@@ -67,18 +82,27 @@ class Relay {
                                               std::shared_ptr<quic::Endpoint> endpoint);
   ~Relay();
 
-  asio::ip::udp::endpoint local_endpoint() const { return server_->local_endpoint(); }
+  asio::ip::udp::endpoint local_endpoint() const { return local_; }
   const Origins& origins() const { return *origins_; }
-  // Closes every session and stops accepting new ones.
+  unsigned workers() const { return static_cast<unsigned>(workers_.size()); }
+  // Closes every session and stops accepting new ones (call on worker 0).
   void shutdown();
   // moq-api calls not yet answered (e.g. the DELETEs of a stopping relay).
   size_t api_calls_in_flight() const { return cluster_ ? cluster_->calls_in_flight() : 0; }
 
  private:
   Relay() = default;
+  Result<void> add_worker(asio::io_context& io, std::shared_ptr<quic::Endpoint> endpoint,
+                          const RelayConfig& config);
+
   std::shared_ptr<Origins> origins_;  // shared with the session coroutines
   std::shared_ptr<Cluster> cluster_;  // null: single node
-  std::unique_ptr<wt::Server> server_;
+  asio::ip::udp::endpoint local_;
+  std::shared_ptr<std::vector<asio::any_io_executor>> executors_;  // by worker index
+  std::vector<std::shared_ptr<Worker>> workers_;
+  // Workers 1..N-1: their event loops and threads.
+  std::vector<std::unique_ptr<asio::io_context>> own_io_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace moq::relay

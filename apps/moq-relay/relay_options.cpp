@@ -16,6 +16,12 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
       ->capture_default_str();
   app::add_server_tls_options(app, options.tls, "MOQ_RELAY");
   app::add_quic_options(app, options.quic, "MOQ_RELAY");
+  app.add_option("--threads", options.threads,
+                 "worker threads, each with its own event loop and UDP socket on the port "
+                 "(connections stay on one worker; 0: one per core)")
+      ->envname("MOQ_RELAY_THREADS")
+      ->check(CLI::Range(0u, 256u))
+      ->option_text("N [0: one per core]");
   app.add_option("--tls-root", options.roots,
                  "PEM root certificate trusted when connecting to other relays (repeatable; "
                  "default: the system roots). Relays sharing one self-signed certificate "

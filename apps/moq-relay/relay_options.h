@@ -21,6 +21,7 @@ struct RelayOptions {
   int http_idle_timeout = 30;      // --http-idle-timeout: seconds (the --dev TCP listener)
   std::string log_level = "info";
   quic::QuicConfig quic;  // --congestion-control, --idle-timeout
+  unsigned threads = 0;   // --threads: worker threads (0: one per core)
 };
 
 void add_relay_options(CLI::App& app, RelayOptions& options);

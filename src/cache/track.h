@@ -118,6 +118,8 @@ class TrackWriter {
 
   // A new reader that starts with every segment still cached.
   TrackReader reader() const;
+  // How the track ended, once it has.
+  const std::optional<Error>& closed() const { return track()->closed(); }
 
  private:
   const std::shared_ptr<detail::Track>& track() const { return token_->shared(); }

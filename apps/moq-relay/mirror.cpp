@@ -1,0 +1,147 @@
+#include "mirror.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
+#include <string>
+#include <utility>
+
+namespace moq::relay {
+
+struct Mirror::TrackSink {
+  explicit TrackSink(cache::TrackWriter t) : track(std::move(t)) {}
+  cache::TrackWriter track;
+  // Segments being copied in, by the owner side's number for them.
+  std::unordered_map<uint64_t, cache::SegmentWriter> segments;
+};
+
+namespace {
+
+using Sink = Mirror::TrackSink;
+
+// Runs `apply` on the home thread, if the mirrored track is still wanted.
+template <class F>
+void to_home(const asio::any_io_executor& home, const std::weak_ptr<Sink>& sink, F&& apply) {
+  asio::post(home, [sink, apply = std::forward<F>(apply)]() mutable {
+    if (auto s = sink.lock()) apply(*s);
+  });
+}
+
+// Owner thread: one segment, its chunks sent home in batches of whatever is
+// there when the home thread is told.
+asio::awaitable<void> forward_segment(cache::SegmentReader segment, uint64_t id,
+                                      std::weak_ptr<Sink> sink, asio::any_io_executor home) {
+  to_home(home, sink, [id, info = segment.info()](Sink& s) {
+    auto created = s.track.create_segment(info);
+    if (created) s.segments.emplace(id, std::move(*created));
+  });
+  for (;;) {
+    auto chunk = co_await segment.next_chunk();
+    if (sink.expired()) co_return;
+    if (!chunk) {
+      to_home(home, sink, [id, end = chunk.error()](Sink& s) {
+        auto it = s.segments.find(id);
+        if (it == s.segments.end()) return;
+        (void)it->second.close(end);
+        s.segments.erase(it);
+      });
+      co_return;
+    }
+    std::vector<Bytes> batch;
+    batch.push_back(std::move(*chunk));
+    for (;;) {
+      auto more = segment.try_next_chunk();
+      if (!more || !*more) break;
+      batch.push_back(std::move(**more));
+    }
+    to_home(home, sink, [id, batch = std::move(batch)](Sink& s) mutable {
+      auto it = s.segments.find(id);
+      if (it == s.segments.end()) return;
+      for (auto& b : batch)
+        (void)it->second.write(std::move(b));
+    });
+  }
+}
+
+// Owner thread: one track of the source, its segments forwarded as they come.
+asio::awaitable<void> forward_track(cache::BroadcastReader source, std::string name,
+                                    std::weak_ptr<Sink> sink, asio::any_io_executor home) {
+  auto owner = co_await asio::this_coro::executor;
+  auto track = source.request_track(name);
+  if (!track) {
+    to_home(home, sink, [end = track.error()](Sink& s) { (void)s.track.close(end); });
+    co_return;
+  }
+  uint64_t next_id = 0;
+  for (;;) {
+    auto segment = co_await track->next_segment();
+    if (sink.expired()) co_return;
+    if (!segment) {
+      to_home(home, sink, [end = segment.error()](Sink& s) { (void)s.track.close(end); });
+      co_return;
+    }
+    asio::co_spawn(owner, forward_segment(std::move(*segment), next_id++, sink, home),
+                   asio::detached);
+  }
+}
+
+// Home thread: the mirror's unknown-track requests, each forwarded to the
+// owner. Holds only the writer, so that the mirror can go away.
+asio::awaitable<void> serve_requests(std::weak_ptr<Mirror> mirror, cache::BroadcastWriter writer,
+                                     std::shared_ptr<std::vector<std::shared_ptr<Sink>>> sinks,
+                                     asio::any_io_executor owner, cache::BroadcastReader source) {
+  auto home = co_await asio::this_coro::executor;
+  for (;;) {
+    auto request = co_await writer.next_request();
+    if (!request || mirror.expired()) co_return;
+    auto sink = std::make_shared<Sink>(std::move(*request));
+    // Tracks that ended are forgotten (a failed one may be asked for again).
+    std::erase_if(*sinks, [](const auto& s) { return s->track.closed().has_value(); });
+    sinks->push_back(sink);
+    std::string name = sink->track.name();
+    asio::co_spawn(owner, forward_track(source, std::move(name), sink, home), asio::detached);
+  }
+}
+
+}  // namespace
+
+Mirror::Mirror(asio::any_io_executor home, asio::any_io_executor owner,
+               cache::BroadcastReader source,
+               std::pair<cache::BroadcastWriter, cache::BroadcastReader> local)
+    : home_(std::move(home)),
+      owner_(std::move(owner)),
+      source_(std::move(source)),
+      writer_(std::move(local.first)),
+      reader_(std::move(local.second)) {}
+
+std::shared_ptr<Mirror> Mirror::create(asio::any_io_executor home, asio::any_io_executor owner,
+                                       cache::BroadcastReader source) {
+  std::shared_ptr<Mirror> mirror(
+      new Mirror(home, owner, std::move(source), cache::make_broadcast()));
+  auto sinks = std::make_shared<std::vector<std::shared_ptr<TrackSink>>>();
+  mirror->sinks_ = sinks;
+  asio::co_spawn(
+      home,
+      serve_requests(mirror, mirror->writer_, std::move(sinks), mirror->owner_, mirror->source_),
+      asio::detached);
+  return mirror;
+}
+
+Mirror::~Mirror() {
+  // Ends the request loop; the owner's forwarders stop at their next step.
+  (void)writer_.close(Error::closed());
+}
+
+std::shared_ptr<Mirror> Mirrors::get(uint64_t token, asio::any_io_executor owner,
+                                     const cache::BroadcastReader& source) {
+  if (auto it = by_token_.find(token); it != by_token_.end()) {
+    if (auto live = it->second.lock()) return live;
+  }
+  std::erase_if(by_token_, [](const auto& entry) { return entry.second.expired(); });
+  auto mirror = Mirror::create(home_, std::move(owner), source);
+  by_token_[token] = mirror;
+  return mirror;
+}
+
+}  // namespace moq::relay
