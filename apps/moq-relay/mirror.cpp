@@ -4,6 +4,7 @@
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/this_coro.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -28,17 +29,30 @@ void to_home(const asio::any_io_executor& home, const std::weak_ptr<Sink>& sink,
   });
 }
 
+// Owner thread: what one forwarded track still has in flight. Its end goes
+// home only after every segment's end did, so that the home side never sees a
+// track end before segments the source still had.
+struct TrackForward {
+  std::weak_ptr<Sink> sink;
+  asio::any_io_executor home;
+  size_t segments_in_flight = 0;
+  std::optional<Error> end;
+
+  void end_home_if_done() {
+    if (!end || segments_in_flight > 0) return;
+    to_home(home, sink, [end = *end](Sink& s) { (void)s.track.close(end); });
+  }
+};
+
 // Owner thread: one segment, its chunks sent home in batches of whatever is
-// there when the home thread is told.
+// there when the home thread is told. Its creation was posted home already.
 asio::awaitable<void> forward_segment(cache::SegmentReader segment, uint64_t id,
-                                      std::weak_ptr<Sink> sink, asio::any_io_executor home) {
-  to_home(home, sink, [id, info = segment.info()](Sink& s) {
-    auto created = s.track.create_segment(info);
-    if (created) s.segments.emplace(id, std::move(*created));
-  });
+                                      std::shared_ptr<TrackForward> track) {
+  const auto& sink = track->sink;
+  const auto& home = track->home;
   for (;;) {
     auto chunk = co_await segment.next_chunk();
-    if (sink.expired()) co_return;
+    if (sink.expired()) break;
     if (!chunk) {
       to_home(home, sink, [id, end = chunk.error()](Sink& s) {
         auto it = s.segments.find(id);
@@ -46,7 +60,7 @@ asio::awaitable<void> forward_segment(cache::SegmentReader segment, uint64_t id,
         (void)it->second.close(end);
         s.segments.erase(it);
       });
-      co_return;
+      break;
     }
     std::vector<Bytes> batch;
     batch.push_back(std::move(*chunk));
@@ -62,15 +76,24 @@ asio::awaitable<void> forward_segment(cache::SegmentReader segment, uint64_t id,
         (void)it->second.write(std::move(b));
     });
   }
+  --track->segments_in_flight;
+  track->end_home_if_done();
 }
 
 // Owner thread: one track of the source, its segments forwarded as they come.
+// Each segment's creation is posted home here, in the source's order (a
+// spawned forwarder would post it only when it first runs, possibly after the
+// track's end).
 asio::awaitable<void> forward_track(cache::BroadcastReader source, std::string name,
                                     std::weak_ptr<Sink> sink, asio::any_io_executor home) {
   auto owner = co_await asio::this_coro::executor;
+  auto forward = std::make_shared<TrackForward>();
+  forward->sink = sink;
+  forward->home = home;
   auto track = source.request_track(name);
   if (!track) {
-    to_home(home, sink, [end = track.error()](Sink& s) { (void)s.track.close(end); });
+    forward->end = track.error();
+    forward->end_home_if_done();
     co_return;
   }
   uint64_t next_id = 0;
@@ -78,11 +101,17 @@ asio::awaitable<void> forward_track(cache::BroadcastReader source, std::string n
     auto segment = co_await track->next_segment();
     if (sink.expired()) co_return;
     if (!segment) {
-      to_home(home, sink, [end = segment.error()](Sink& s) { (void)s.track.close(end); });
+      forward->end = segment.error();
+      forward->end_home_if_done();
       co_return;
     }
-    asio::co_spawn(owner, forward_segment(std::move(*segment), next_id++, sink, home),
-                   asio::detached);
+    const uint64_t id = next_id++;
+    to_home(home, sink, [id, info = segment->info()](Sink& s) {
+      auto created = s.track.create_segment(info);
+      if (created) s.segments.emplace(id, std::move(*created));
+    });
+    ++forward->segments_in_flight;
+    asio::co_spawn(owner, forward_segment(std::move(*segment), id, forward), asio::detached);
   }
 }
 

@@ -20,7 +20,7 @@ asio::awaitable<void> Subscriber::run_requests() {
     }
     const uint64_t id = next_id_++;
     core_.control.send(wire::Subscribe{.id = id, .ns = "", .name = request->name()});
-    subscriptions_.emplace(id, Subscription{std::move(*request)});
+    subscriptions_.emplace(id, Subscription{std::move(*request), false, nullptr});
     ++stats_.subscribes_sent;
   }
 }
@@ -35,8 +35,25 @@ void Subscriber::on_subscribe_reset(const wire::SubscribeReset& message) {
   if (it == subscriptions_.end()) return;  // never ours, or already ended
   Error error =
       message.code == code::kClosed ? Error::closed() : Error{message.code, message.reason};
-  if (error.is_closed()) ++stats_.tracks_ended;
-  (void)it->second.track.close(std::move(error));
+  if (!error.is_closed()) {
+    (void)it->second.track.close(std::move(error));
+    subscriptions_.erase(it);
+    return;
+  }
+  ++stats_.tracks_ended;
+  if (it->second.ending) return;  // a second clean end changes nothing
+  it->second.ending = std::make_unique<asio::steady_timer>(core_.tasks.executor(), kCleanEndGrace);
+  it->second.ending->async_wait(
+      [this, alive = std::weak_ptr<int>(alive_), id = message.id](std::error_code ec) {
+        if (ec || alive.expired()) return;
+        end_track(id);
+      });
+}
+
+void Subscriber::end_track(uint64_t id) {
+  auto it = subscriptions_.find(id);
+  if (it == subscriptions_.end()) return;
+  (void)it->second.track.finish();
   subscriptions_.erase(it);
 }
 
@@ -52,8 +69,10 @@ void Subscriber::on_announce_stop(const wire::AnnounceStop& message) {
 }
 
 void Subscriber::close(const Error& error) {
-  for (auto& [id, subscription] : subscriptions_)
-    (void)subscription.track.close(error);
+  for (auto& [id, subscription] : subscriptions_) {
+    // A track whose clean end came is over cleanly, whatever ends the session.
+    (void)subscription.track.close(subscription.ending ? Error::closed() : error);
+  }
   subscriptions_.clear();
   if (broadcast_) (void)broadcast_->close(error);
   reading_changed_.notify_all();
@@ -132,7 +151,10 @@ asio::awaitable<void> Subscriber::read_object(std::shared_ptr<transport::RecvStr
   cache::SegmentWriter segment = std::move(*created);
   ++stats_.objects_received;
 
-  if (auto first = decoder.take_payload(); !first.empty()) (void)segment.write(std::move(first));
+  if (auto first = decoder.take_payload(); !first.empty()) {
+    stats_.payload_bytes_received += first.size();
+    (void)segment.write(std::move(first));
+  }
   for (;;) {
     auto chunk = co_await stream->read();
     if (!chunk) {
@@ -144,6 +166,7 @@ asio::awaitable<void> Subscriber::read_object(std::shared_ptr<transport::RecvStr
       co_return;
     }
     // The transport's Bytes go into the cache as they are: no copy.
+    stats_.payload_bytes_received += (*chunk)->size();
     if (!segment.write(std::move(**chunk))) {
       stream->stop(app_code(code::kInternal));
       co_return;

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,6 +27,7 @@ struct SubscriberStats {
   uint64_t objects_rejected = 0;         // unknown track id, bad header, duplicate, wrong role
   uint64_t objects_from_subscriber = 0;  // opened by a peer that may not publish (405)
   uint64_t tracks_ended = 0;             // SUBSCRIBE_RESET with code 0: the track is over
+  uint64_t payload_bytes_received = 0;   // object payload written into the cache
 };
 
 // The subscriber half of a session: fills a broadcast from the peer.
@@ -59,7 +62,16 @@ class Subscriber {
   struct Subscription {
     cache::TrackWriter track;
     bool ok = false;  // SUBSCRIBE_OK seen
+    // A clean SUBSCRIBE_RESET came: the track ends when this goes off.
+    std::unique_ptr<asio::steady_timer> ending;
   };
+
+  // A publisher ends a track cleanly once its last objects were acknowledged,
+  // that is once they reached our QUIC stack; but their streams may still
+  // wait to be accepted and read here, behind the control stream. Objects
+  // routed until the grace period is over still belong to the track.
+  static constexpr std::chrono::milliseconds kCleanEndGrace{200};
+  void end_track(uint64_t id);
 
   asio::awaitable<void> read_object(std::shared_ptr<transport::RecvStream> stream);
 
@@ -70,6 +82,7 @@ class Subscriber {
   size_t reading_ = 0;  // read_object() tasks running
   async::Notify reading_changed_;
   SubscriberStats stats_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // for timer handlers
 };
 
 }  // namespace moq::session
