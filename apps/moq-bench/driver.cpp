@@ -219,9 +219,14 @@ class Driver {
                   join(cores) + " this process may use");
     }
     relay_cores_ = {o_.relay_core};
+    if (!o_.relay_cores.empty()) relay_cores_ = o_.relay_cores;
     for (int c : cores) {
-      if (c != o_.relay_core) load_cores_.push_back(c);
+      if (std::find(relay_cores_.begin(), relay_cores_.end(), c) == relay_cores_.end()) {
+        load_cores_.push_back(c);
+      }
     }
+    // Relays without workers ignore it; ours run this many event loops.
+    ::setenv("MOQ_RELAY_THREADS", std::to_string(o_.relay_threads).c_str(), 1);
     if (load_cores_.empty()) {
       std::fprintf(stderr,
                    "moq-bench run: only one core: the relay and the load generator share it\n");
@@ -253,10 +258,11 @@ class Driver {
     if (!server) return fail("bad certificate");
     fingerprint_ = server->fingerprint_hex();
     std::fprintf(stderr,
-                 "moq-bench run: relay %s on core %d, load generator on core(s) %s (%d sub "
-                 "thread(s)); %g s per cell after %g s of warm-up; logs in %s\n",
-                 o_.relay.c_str(), o_.relay_core, join(load_cores_).c_str(), o_.threads, o_.seconds,
-                 o_.warmup, dir_.c_str());
+                 "moq-bench run: relay %s on core(s) %s (%d worker thread(s)), load generator "
+                 "on core(s) %s (%d sub thread(s)); %g s per cell after %g s of warm-up; logs "
+                 "in %s\n",
+                 o_.relay.c_str(), join(relay_cores_).c_str(), o_.relay_threads,
+                 join(load_cores_).c_str(), o_.threads, o_.seconds, o_.warmup, dir_.c_str());
     return true;
   }
 
@@ -449,7 +455,9 @@ class Driver {
     cell.relay_cpu_s = cpu1 - cpu0;
     cell.delivered = result.value("frames_delivered", uint64_t{0});
     cell.us_per_frame = cell.delivered > 0 ? cell.relay_cpu_s * 1e6 / double(cell.delivered) : 0.0;
-    cell.cpu_share = cell.window_s > 0 ? cell.relay_cpu_s / cell.window_s : 0;
+    // Of the relay's cores: 100 % is all of them busy.
+    cell.cpu_share =
+        cell.window_s > 0 ? cell.relay_cpu_s / cell.window_s / double(relay_cores_.size()) : 0;
     cell.rss_per_sub_kib = double(cell.rss_after_kib - cell.rss_before_kib) / n;
     const auto& lat = result["latency_ms"];
     cell.p50 = lat.value("p50", 0.0);
@@ -530,10 +538,11 @@ class Driver {
     }
     std::printf(
         "\n%d track(s) of %zu-byte frames at %g fps (%.2f Mbit/s per subscriber), %d "
-        "frames per group; %g s window after %g s warm-up; relay on core %d, load "
-        "generator on %s\n",
+        "frames per group; %g s window after %g s warm-up; relay on core(s) %s with %d "
+        "worker(s), load generator on %s\n",
         o_.tracks, o_.frame_size, o_.fps, double(o_.frame_size) * 8 * o_.fps * o_.tracks / 1e6,
-        o_.frames_per_group, o_.seconds, o_.warmup, o_.relay_core, join(load_cores_).c_str());
+        o_.frames_per_group, o_.seconds, o_.warmup, join(relay_cores_).c_str(), o_.relay_threads,
+        join(load_cores_).c_str());
     std::printf("load average before the run %s, after it %s\n", load_before_.c_str(),
                 load_after_.c_str());
     for (auto& c : cells) {
@@ -587,7 +596,8 @@ class Driver {
                      {"seconds", o_.seconds},
                      {"warmup", o_.warmup},
                      {"relay", o_.relay},
-                     {"relay_core", o_.relay_core},
+                     {"relay_cores", relay_cores_},
+                     {"relay_threads", o_.relay_threads},
                      {"load_cores", load_cores_},
                      {"sub_threads", o_.threads},
                      {"loadavg_before", load_before_},
@@ -651,6 +661,15 @@ void add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--relay-core", o.relay_core,
                  "the core the relay is pinned to (default: the last)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--relay-cores", o.relay_cores,
+                 "pin the relay to these cores instead (e.g. 0,1 to measure its workers; the "
+                 "load generator shares them when no core is left)")
+      ->delimiter(',');
+  app.add_option("--relay-threads", o.relay_threads,
+                 "the relay's worker threads (sets MOQ_RELAY_THREADS; relays without workers "
+                 "ignore it)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   app.add_option("--threads", o.threads,
                  "subscriber threads (default: one per core left to the load generator)")
       ->check(CLI::Range(1, 256));

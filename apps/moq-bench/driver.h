@@ -21,7 +21,10 @@ struct RunOptions {
   double warmup = 5;
   double drain = 2;
   int relay_core = -1;  // default: the last core this process may use
-  int threads = 0;      // subscriber threads; default: the cores left to the load generator
+  std::vector<int>
+      relay_cores;        // several cores instead (the load generator shares them if none is left)
+  int relay_threads = 1;  // the relay's worker threads (MOQ_RELAY_THREADS)
+  int threads = 0;        // subscriber threads; default: the cores left to the load generator
   int tracks = 1;
   size_t frame_size = 4096;
   double fps = 30;

@@ -17,7 +17,7 @@ http::Response with_cors(http::Response response) {
 
 }  // namespace
 
-http::Response dev_http_response(const http::Request& request, const std::string& fingerprint) {
+http::Response dev_http_response(const http::Request& request, const HttpRoutes& routes) {
   if (request.method == "OPTIONS") {
     // A CORS preflight (any path): allow what the routes serve.
     http::Response preflight = with_cors(http::Response{204, "", {}, ""});
@@ -26,7 +26,10 @@ http::Response dev_http_response(const http::Request& request, const std::string
     preflight.headers.push_back({"Access-Control-Max-Age", "600"});
     return preflight;
   }
-  if (request.path != "/fingerprint" && request.path != "/certificate.sha256") {
+  const bool fingerprint = request.path == "/fingerprint" || request.path == "/certificate.sha256";
+  const bool metrics = request.path == "/metrics" && routes.metrics;
+  const bool health = request.path == "/healthz";
+  if (!fingerprint && !metrics && !health) {
     return with_cors(http::Response::text(404, "not found\n"));
   }
   if (request.method != "GET" && request.method != "HEAD") {
@@ -34,7 +37,17 @@ http::Response dev_http_response(const http::Request& request, const std::string
     refused.headers.push_back({"Allow", kMethods});
     return refused;
   }
-  return with_cors(http::Response::text(200, fingerprint));
+  if (metrics) {
+    http::Response response = with_cors(http::Response::text(200, routes.metrics()));
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return response;
+  }
+  if (health) {
+    const bool draining = routes.draining && routes.draining();
+    return with_cors(draining ? http::Response::text(503, "draining\n")
+                              : http::Response::text(200, "ok\n"));
+  }
+  return with_cors(http::Response::text(200, routes.fingerprint));
 }
 
 DevHttpServer::DevHttpServer(std::shared_ptr<http::AsioServer> server)
@@ -48,21 +61,19 @@ void DevHttpServer::stop() {
   server_->stop();
 }
 
-Result<std::unique_ptr<DevHttpServer>> DevHttpServer::start(asio::io_context& io,
-                                                            const asio::ip::address& address,
-                                                            uint16_t port,
-                                                            quic::TlsServerContext tls,
-                                                            std::chrono::seconds idle_timeout) {
+Result<std::unique_ptr<DevHttpServer>> DevHttpServer::start(
+    asio::io_context& io, const asio::ip::address& address, uint16_t port,
+    quic::TlsServerContext tls, std::chrono::seconds idle_timeout, HttpRoutes routes) {
   http::ServerOptions options;
   options.idle_timeout = idle_timeout;
   options.log_level = spdlog::level::debug;
   options.name = "dev http";
-  const std::string fingerprint = tls.fingerprint_hex();
+  if (routes.fingerprint.empty()) routes.fingerprint = tls.fingerprint_hex();
   options.tls = std::move(tls);
   auto server = http::AsioServer::start(
       io, asio::ip::tcp::endpoint(address, port), std::move(options),
-      [fingerprint](const http::Request& request) {
-        return dev_http_response(request, fingerprint);
+      [routes = std::move(routes)](const http::Request& request) {
+        return dev_http_response(request, routes);
       },
       /*plain_http=*/true);
   if (!server) return Error{code::kInternal, "dev http: " + server.error().reason};

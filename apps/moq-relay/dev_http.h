@@ -4,6 +4,7 @@
 #include <asio/ip/address.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,13 +15,22 @@
 
 namespace moq::relay {
 
-// The relay's HTTP listener (`--dev`): TCP on the relay's port, HTTPS with
-// the relay's certificates and plain HTTP on the same port (the first byte a
-// client sends tells them apart). It serves
+// What the relay's HTTP listener serves besides its certificate's hash.
+struct HttpRoutes {
+  std::string fingerprint;               // lowercase hex SHA-256
+  std::function<std::string()> metrics;  // Prometheus text; null: 404
+  std::function<bool()> draining;        // /healthz says 503 while true
+};
+
+// The relay's HTTP listener (`--http`, on with `--dev`): TCP on the relay's
+// port, HTTPS with the relay's certificates and plain HTTP on the same port
+// (the first byte a client sends tells them apart). It serves
 //   GET /fingerprint, GET /certificate.sha256
 //     the lowercase hex SHA-256 of the first certificate (no newline,
 //     text/plain, CORS open), so a browser page can pin the relay's
 //     self-signed certificate for WebTransport (serverCertificateHashes);
+//   GET /metrics   Prometheus text format (version 0.0.4);
+//   GET /healthz   200 "ok" while serving, 503 "draining" after SIGTERM;
 //   OPTIONS   a CORS preflight (204); other paths 404, other methods 405.
 //
 // It runs on the relay's io_context (libmicrohttpd in external-epoll mode):
@@ -32,7 +42,8 @@ class DevHttpServer {
   static Result<std::unique_ptr<DevHttpServer>> start(asio::io_context& io,
                                                       const asio::ip::address& address,
                                                       uint16_t port, quic::TlsServerContext tls,
-                                                      std::chrono::seconds idle_timeout);
+                                                      std::chrono::seconds idle_timeout,
+                                                      HttpRoutes routes);
   ~DevHttpServer();  // stop()s
   DevHttpServer(const DevHttpServer&) = delete;
   DevHttpServer& operator=(const DevHttpServer&) = delete;
@@ -47,6 +58,6 @@ class DevHttpServer {
 };
 
 // The listener's routes, as a plain function of the request.
-http::Response dev_http_response(const http::Request& request, const std::string& fingerprint);
+http::Response dev_http_response(const http::Request& request, const HttpRoutes& routes);
 
 }  // namespace moq::relay

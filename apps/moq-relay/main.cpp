@@ -19,8 +19,14 @@
 //   --tls-key PATH     PEM private key (PKCS#8, SEC1 EC or RSA)
 //   --tls-root PATH    roots trusted for relay-to-relay connections (repeatable)
 //   --dev              also serve HTTPS and plain HTTP over TCP on the same port
-//                      (GET /fingerprint, /certificate.sha256); without
-//                      --tls-cert, generate a localhost certificate
+//                      (see --http); without --tls-cert, generate a localhost
+//                      certificate
+//   --http             serve HTTPS + plain HTTP on the TCP port of the same
+//                      number: GET /metrics (Prometheus), /healthz,
+//                      /fingerprint, /certificate.sha256
+//   --drain-timeout S  seconds sessions get to leave after GOAWAY on SIGTERM [10]
+//   --goaway-url URL   where drained sessions may reconnect (in the GOAWAY)
+//   --threads N        worker threads (0: one per core) [0]
 //   --http-idle-timeout S  seconds before an idle TCP connection is closed [30]
 //   --api URL          moq-api for clustering: publishers are registered there
 //                      (409 if live on another relay, 504 if moq-api is down);
@@ -31,8 +37,9 @@
 //   --log-level LEVEL  trace|debug|info|warn|error|off [info]
 //
 // stdout gets two lines once listening ("listening: https://localhost:4443"
-// and "fingerprint: <hex>"); logs go to stderr. SIGINT/SIGTERM close every
-// session and exit 0.
+// and "fingerprint: <hex>"); logs go to stderr. SIGINT/SIGTERM drain: every
+// session gets GOAWAY, new ones get 503, and the relay exits 0 once they left
+// or after --drain-timeout (a second signal: at once).
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -106,10 +113,14 @@ int main(int argc, char** argv) {
   // soft limit to the hard one.
   moq::http::raise_open_file_limit();
   std::unique_ptr<moq::relay::DevHttpServer> dev;
-  if (options.tls.dev) {
-    auto started =
-        moq::relay::DevHttpServer::start(io, local.address(), local.port(), tls.value(),
-                                         std::chrono::seconds(options.http_idle_timeout));
+  if (options.tls.dev || options.http) {
+    moq::relay::HttpRoutes routes;
+    moq::relay::Relay* r = relay.value().get();
+    routes.metrics = [r] { return r->metrics(); };
+    routes.draining = [r] { return r->draining(); };
+    auto started = moq::relay::DevHttpServer::start(io, local.address(), local.port(), tls.value(),
+                                                    std::chrono::seconds(options.http_idle_timeout),
+                                                    std::move(routes));
     if (!started) return fail(started.error().reason);
     dev = std::move(started.value());
   }
@@ -119,16 +130,20 @@ int main(int argc, char** argv) {
   std::cout << "listening: " << url << std::endl;
   std::cout << "fingerprint: " << fingerprint << std::endl;
   spdlog::info("listening on {} (UDP{}), {}, {} worker thread{}", options.listen,
-               dev ? " and TCP: HTTPS + HTTP /fingerprint" : "", url, relay.value()->workers(),
-               relay.value()->workers() == 1 ? "" : "s");
+               dev ? " and TCP: HTTPS + HTTP /fingerprint /metrics /healthz" : "", url,
+               relay.value()->workers(), relay.value()->workers() == 1 ? "" : "s");
   spdlog::info("certificate fingerprint (sha-256): {}", fingerprint);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
+  asio::steady_timer drain_poll(io);
   std::function<void(const asio::error_code&)> wait_for_api;
-  signals.async_wait([&](const asio::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("signal {}: closing every session", signal);
+  std::function<void(const asio::error_code&)> wait_for_sessions;
+  bool stopping = false;
+  auto stop = [&] {
+    if (stopping) return;
+    stopping = true;
+    drain_poll.cancel();
     relay.value()->shutdown();
     if (dev) dev->stop();
     // Let the close frames go out and the sessions log their end, then the
@@ -144,7 +159,47 @@ int main(int argc, char** argv) {
       grace.expires_after(std::chrono::milliseconds(20));
       grace.async_wait(wait_for_api);
     });
-  });
+  };
+  std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec,
+                                                                    int signal) {
+    if (ec) return;
+    moq::relay::Relay& r = *relay.value();
+    const size_t live = r.live_sessions();
+    if (r.draining() || options.drain_timeout <= 0 || live == 0) {
+      spdlog::info("signal {}: closing every session", signal);
+      stop();
+      return;
+    }
+    // Graceful: GOAWAY to everyone, no new sessions, exit when they left.
+    spdlog::info(
+        "signal {}: draining: GOAWAY{} to {} session{}, new sessions refused (503); "
+        "exit when they end or in {} s (another signal: at once)",
+        signal, options.goaway_url.empty() ? "" : " (" + options.goaway_url + ")", live,
+        live == 1 ? "" : "s", options.drain_timeout);
+    r.drain(options.goaway_url);
+    signals.async_wait(on_signal);
+    const auto give_up =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout * 1000));
+    drain_poll.expires_after(std::chrono::milliseconds(20));
+    drain_poll.async_wait(wait_for_sessions = [&, give_up](const asio::error_code& e) {
+      if (e) return;
+      if (r.live_sessions() == 0) {
+        spdlog::info("drained: every session left");
+        stop();
+        return;
+      }
+      if (std::chrono::steady_clock::now() > give_up) {
+        spdlog::info("drain timeout: closing the {} remaining session{}", r.live_sessions(),
+                     r.live_sessions() == 1 ? "" : "s");
+        stop();
+        return;
+      }
+      drain_poll.expires_after(std::chrono::milliseconds(20));
+      drain_poll.async_wait(wait_for_sessions);
+    });
+  };
+  signals.async_wait(on_signal);
   io.run();
   spdlog::info("stopped");
   return EXIT_SUCCESS;

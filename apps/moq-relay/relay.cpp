@@ -6,6 +6,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/steady_timer.hpp>
+#include <atomic>
+#include <ctime>
+#include <list>
 #include <string>
 #include <utility>
 #include <variant>
@@ -15,6 +18,7 @@
 #include <optional>
 
 #include "cache/broadcast.h"
+#include "metrics.h"
 #include "mirror.h"
 #include "session/handshake.h"
 #include "session/session.h"
@@ -22,18 +26,126 @@
 
 namespace moq::relay {
 
-// One worker's share of the relay, shared by its session coroutines.
+// One worker's share of the relay, shared by its session coroutines. Only
+// its own thread touches it (the relay's other threads post to it).
 struct Worker {
-  Worker(unsigned i, asio::any_io_executor ex) : index(i), executor(ex), mirrors(ex) {}
+  Worker(unsigned i, asio::any_io_executor ex)
+      : index(i), executor(ex), mirrors(ex), sample_timer(ex) {}
   const unsigned index;
   const asio::any_io_executor executor;
   std::shared_ptr<Origins> origins;                               // every worker's
   std::shared_ptr<Cluster> cluster;                               // on worker 0; null: none
   std::shared_ptr<std::vector<asio::any_io_executor>> executors;  // by worker index
+  std::shared_ptr<RelayShared> shared;
+  std::shared_ptr<MetricsBoard> board;
   RelayConfig config;
   Mirrors mirrors;  // other workers' broadcasts, as seen here
   std::unique_ptr<wt::Server> server;
+
+  // The MoQ sessions past SETUP, for GOAWAY and /metrics.
+  struct LiveSession {
+    wire::Role role;  // the peer's
+    std::weak_ptr<session::Session> session;
+  };
+  std::list<LiveSession> live;
+  WorkerFigures ended;                    // counters of the sessions that ended
+  WorkerFigures rtt;                      // the RTT histogram so far
+  std::optional<std::string> goaway_url;  // set when draining
+  asio::steady_timer sample_timer;
+
+  // Takes this worker's figures and puts them on the board.
+  void sample();
+  void sample_every_second();
+  // Sends GOAWAY to every session; new ones get 503 from now on.
+  void drain(const std::string& url);
 };
+
+// Keeps a session in its worker's live list while it runs; its counters go
+// to the worker's totals when it ends.
+class LiveSessionGuard {
+ public:
+  LiveSessionGuard(Worker& w, wire::Role role, const std::shared_ptr<session::Session>& session)
+      : w_(w) {
+    w_.live.push_front(Worker::LiveSession{role, session});
+    it_ = w_.live.begin();
+    ++w_.ended.sessions_started;
+    ++w_.shared->live_sessions;
+    // It started while the relay drains (its SETUP was on the way).
+    if (w_.goaway_url) session->goaway(*w_.goaway_url);
+  }
+  ~LiveSessionGuard() {
+    if (auto s = it_->session.lock()) add_counters(w_.ended, it_->role, *s);
+    w_.live.erase(it_);
+    --w_.shared->live_sessions;
+  }
+  LiveSessionGuard(const LiveSessionGuard&) = delete;
+  LiveSessionGuard& operator=(const LiveSessionGuard&) = delete;
+
+  static void add_counters(WorkerFigures& f, wire::Role role, const session::Session& s) {
+    if (role == wire::Role::kPublisher) {
+      f.objects_in += s.subscriber_stats().objects_received;
+      f.bytes_in += s.subscriber_stats().payload_bytes_received;
+    } else {
+      f.subscriptions += s.publisher_stats().subscriptions;
+      f.objects_out += s.publisher_stats().objects_started;
+      f.bytes_out += s.publisher_stats().payload_bytes_sent;
+      f.objects_dropped += s.publisher_stats().objects_dropped;
+    }
+  }
+
+ private:
+  Worker& w_;
+  std::list<Worker::LiveSession>::iterator it_;
+};
+
+void Worker::sample() {
+  WorkerFigures f = ended;
+  f.worker = index;
+  f.rtt_buckets = rtt.rtt_buckets;
+  f.rtt_count = rtt.rtt_count;
+  f.rtt_sum_seconds = rtt.rtt_sum_seconds;
+  f.mirrors = mirrors.size();
+  if (server) {
+    const quic::Endpoint& endpoint = server->endpoint();
+    f.connections = endpoint.connection_count();
+    f.udp = endpoint.udp_stats();
+    f.datagrams_unroutable = endpoint.dropped_datagrams();
+    endpoint.for_each_connection([&](const quic::Connection& c) {
+      const auto info = c.path_info();
+      if (info.smoothed_rtt_ns > 0)
+        observe_rtt(rtt, static_cast<double>(info.smoothed_rtt_ns) / 1e9);
+    });
+    f.rtt_buckets = rtt.rtt_buckets;
+    f.rtt_count = rtt.rtt_count;
+    f.rtt_sum_seconds = rtt.rtt_sum_seconds;
+  }
+  for (const auto& entry : live) {
+    (entry.role == wire::Role::kPublisher ? f.publishers : f.subscribers) += 1;
+    if (auto s = entry.session.lock()) LiveSessionGuard::add_counters(f, entry.role, *s);
+  }
+  timespec cpu{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) {
+    f.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+  }
+  board->put(f);
+}
+
+void Worker::sample_every_second() {
+  sample();
+  sample_timer.expires_after(std::chrono::seconds(1));
+  sample_timer.async_wait([this](const asio::error_code& ec) {
+    // Cancelled when the worker stops, and never outlives it (it owns the
+    // timer, whose destruction cancels it).
+    if (!ec) sample_every_second();
+  });
+}
+
+void Worker::drain(const std::string& url) {
+  goaway_url = url;
+  for (const auto& entry : live) {
+    if (auto s = entry.session.lock()) s->goaway(url);
+  }
+}
 
 namespace {
 
@@ -119,6 +231,7 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
     co_return accepted.error();
   }
   std::shared_ptr<session::Session> session = accepted.value();
+  LiveSessionGuard registered(*w, wire::Role::kPublisher, session);
   (void)session->subscribe(std::move(writer));
   Error end = co_await session->run();
   // run() closed the broadcast: every subscriber's tracks are reset with its
@@ -138,6 +251,7 @@ asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::
   auto accepted = handshake.accept(wire::Role::kPublisher, w->config.session);
   if (!accepted) co_return accepted.error();
   std::shared_ptr<session::Session> session = accepted.value();
+  LiveSessionGuard registered(*w, wire::Role::kSubscriber, session);
   std::shared_ptr<Upstream> upstream;  // held while this session lives
   std::shared_ptr<Mirror> mirror;      // ditto
   auto serve_from = [&](unsigned owner, uint64_t key, const cache::BroadcastReader& broadcast) {
@@ -196,8 +310,8 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport, std::share
   }
   const wire::Role role = handshake->client().role;
   log.role = std::string(wire::role_name(role));
-  spdlog::info("session start: peer {} path '{}' role {} broadcast '{}'", log.peer, log.path,
-               log.role, name);
+  spdlog::info("session start: peer {} path '{}' role {} broadcast '{}' worker {}", log.peer,
+               log.path, log.role, name, w->index);
 
   Error end = Error::closed();
   if (!offers_kixel00(handshake->client())) {
@@ -228,6 +342,7 @@ Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayCon
   std::unique_ptr<Relay> relay(new Relay());
   relay->origins_ = std::make_shared<Origins>();
   relay->executors_ = std::make_shared<std::vector<asio::any_io_executor>>();
+  relay->board_ = std::make_shared<MetricsBoard>(n);
   if (config.cluster) {
     auto cluster = Cluster::create(io, *config.cluster, config.quic);
     if (!cluster) return cluster.error();
@@ -266,6 +381,7 @@ Result<std::unique_ptr<Relay>> Relay::start(asio::io_context& io, const RelayCon
   std::unique_ptr<Relay> relay(new Relay());
   relay->origins_ = std::make_shared<Origins>();
   relay->executors_ = std::make_shared<std::vector<asio::any_io_executor>>();
+  relay->board_ = std::make_shared<MetricsBoard>(1);
   relay->executors_->push_back(io.get_executor());
   if (config.cluster) {
     auto cluster = Cluster::create(io, *config.cluster, config.quic);
@@ -285,17 +401,23 @@ Result<void> Relay::add_worker(asio::io_context& io, std::shared_ptr<quic::Endpo
   w->origins = origins_;
   w->cluster = cluster_;
   w->executors = executors_;
+  w->shared = shared_;
+  w->board = board_;
   w->config = config;
   std::weak_ptr<Worker> weak = w;
   w->server = wt::Server::serve(
       std::move(endpoint),
       // Every path is a broadcast name; the SETUP role decides the rest.
-      [](const wt::SessionRequested&) { return 200u; },
+      // A draining relay takes no new session.
+      [shared = shared_](const wt::SessionRequested&) {
+        return shared->draining.load(std::memory_order_relaxed) ? 503u : 200u;
+      },
       [&io, weak](std::shared_ptr<wt::WtSession> session) {
         if (auto worker = weak.lock()) {
           asio::co_spawn(io, serve(std::move(session), worker), asio::detached);
         }
       });
+  w->sample_every_second();
   workers_.push_back(std::move(w));
   return {};
 }
@@ -310,11 +432,46 @@ Relay::~Relay() {
   workers_.clear();
 }
 
+void Relay::drain(std::string goaway_url) {
+  shared_->draining = true;
+  for (auto& w : workers_) {
+    asio::post(w->executor, [w, goaway_url] { w->drain(goaway_url); });
+  }
+}
+
+size_t Relay::live_sessions() const {
+  return shared_->live_sessions.load();
+}
+
+bool Relay::draining() const {
+  return shared_->draining.load();
+}
+
+std::string Relay::metrics() const {
+  // This is worker 0's thread: its figures can be fresh, the others' are at
+  // most a second old.
+  if (!workers_.empty()) workers_[0]->sample();
+  RelayFigures figures;
+  figures.workers = board_->get();
+  figures.broadcasts = origins_->size();
+  figures.draining = draining();
+  return render_prometheus(figures);
+}
+
 void Relay::shutdown() {
   if (cluster_) cluster_->shutdown();
   for (auto& w : workers_) {
     asio::post(w->executor, [w] {
-      if (w->server) w->server->shutdown();
+      w->sample_timer.cancel();
+      if (!w->server) return;
+      const auto& udp = w->server->endpoint().udp_stats();
+      spdlog::info(
+          "worker {}: {} datagrams sent in {} send calls ({} GSO trains, GSO {}), {} received in "
+          "{} recvmmsg, {} dropped by the kernel on send",
+          w->index, udp.datagrams_sent, udp.send_calls, udp.gso_sends,
+          w->server->endpoint().gso() ? "on" : "off", udp.datagrams_received, udp.recv_calls,
+          udp.send_errors);
+      w->server->shutdown();
     });
   }
 }

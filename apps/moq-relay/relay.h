@@ -2,6 +2,7 @@
 
 #include <asio/io_context.hpp>
 #include <asio/ip/udp.hpp>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -35,6 +36,14 @@ struct RelayConfig {
 };
 
 struct Worker;
+class MetricsBoard;
+
+// What every worker shares with the Relay object: written once per session
+// start or end, never per packet.
+struct RelayShared {
+  std::atomic<size_t> live_sessions{0};
+  std::atomic<bool> draining{false};
+};
 
 // The fan-out server: accepts WebTransport sessions and, by their SETUP role,
 // makes each a publisher of its path's broadcast or a subscriber of it.
@@ -87,6 +96,15 @@ class Relay {
   unsigned workers() const { return static_cast<unsigned>(workers_.size()); }
   // Closes every session and stops accepting new ones (call on worker 0).
   void shutdown();
+  // Graceful stop, first step: every session gets GOAWAY (with `goaway_url`,
+  // where its peer may reconnect; empty: none), new sessions are refused
+  // with 503. Sessions end as their peers leave; shutdown() ends the rest.
+  void drain(std::string goaway_url);
+  bool draining() const;
+  // MoQ sessions past SETUP, on every worker.
+  size_t live_sessions() const;
+  // GET /metrics: the Prometheus text of every worker (call on worker 0).
+  std::string metrics() const;
   // moq-api calls not yet answered (e.g. the DELETEs of a stopping relay).
   size_t api_calls_in_flight() const { return cluster_ ? cluster_->calls_in_flight() : 0; }
 
@@ -96,6 +114,8 @@ class Relay {
                           const RelayConfig& config);
 
   std::shared_ptr<Origins> origins_;  // shared with the session coroutines
+  std::shared_ptr<RelayShared> shared_ = std::make_shared<RelayShared>();
+  std::shared_ptr<MetricsBoard> board_;
   std::shared_ptr<Cluster> cluster_;  // null: single node
   asio::ip::udp::endpoint local_;
   std::shared_ptr<std::vector<asio::any_io_executor>> executors_;  // by worker index

@@ -44,8 +44,22 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
       ->envname("MOQ_RELAY_API_REFRESH")
       ->check(CLI::Range(0.1, 599.0))
       ->capture_default_str();
+  app.add_flag("--http", options.http,
+               "serve HTTPS and plain HTTP on the TCP port of the same number: GET /metrics "
+               "(Prometheus), /healthz, /fingerprint (always on with --dev)")
+      ->envname("MOQ_RELAY_HTTP");
+  app.add_option("--drain-timeout", options.drain_timeout,
+                 "on SIGTERM/SIGINT, seconds the sessions get to leave after GOAWAY before the "
+                 "rest are closed (0: close at once; a second signal also does)")
+      ->envname("MOQ_RELAY_DRAIN_TIMEOUT")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  app.add_option("--goaway-url", options.goaway_url,
+                 "the URL sent in GOAWAY when draining: another relay where sessions may "
+                 "reconnect (default: none)")
+      ->envname("MOQ_RELAY_GOAWAY_URL");
   app.add_option("--http-idle-timeout", options.http_idle_timeout,
-                 "seconds after which an idle TCP connection of the --dev HTTP(S) listener is "
+                 "seconds after which an idle TCP connection of the HTTP(S) listener is "
                  "closed (kept alive between requests, or never sending one)")
       ->envname("MOQ_RELAY_HTTP_IDLE_TIMEOUT")
       ->check(CLI::Range(1, 3600))

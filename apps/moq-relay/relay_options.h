@@ -18,7 +18,10 @@ struct RelayOptions {
   std::string api;                 // --api: moq-api URL (clustering)
   std::string api_node;            // --api-node: this relay's https:// URL
   double api_refresh = 300;        // --api-refresh: seconds between PATCHes
-  int http_idle_timeout = 30;      // --http-idle-timeout: seconds (the --dev TCP listener)
+  int http_idle_timeout = 30;      // --http-idle-timeout: seconds (the TCP listener)
+  bool http = false;               // --http: the TCP listener without --dev
+  double drain_timeout = 10;       // --drain-timeout: seconds sessions get after GOAWAY
+  std::string goaway_url;          // --goaway-url: where drained sessions may reconnect
   std::string log_level = "info";
   quic::QuicConfig quic;  // --congestion-control, --idle-timeout
   unsigned threads = 0;   // --threads: worker threads (0: one per core)

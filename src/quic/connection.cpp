@@ -204,10 +204,18 @@ void Connection::attach_tls(TlsSession session) {
   ngtcp2_conn_set_tls_native_handle(conn_, tls_.get());
 }
 
+Connection::PathInfo Connection::path_info() const {
+  if (!conn_) return {};
+  ngtcp2_conn_info info{};
+  ngtcp2_conn_get_conn_info(conn_, &info);
+  return PathInfo{info.smoothed_rtt, info.min_rtt, info.cwnd, info.bytes_in_flight};
+}
+
 // ---------------------------------------------------------------- input
 
 void Connection::on_datagram(const ngtcp2_path& path, std::span<const uint8_t> packet) {
   ++stats_.packets_received;
+  stats_.bytes_received += packet.size();
   if (state_ == State::kClosed || state_ == State::kDraining) return;
   if (state_ == State::kClosing) {
     // The peer has not seen our CONNECTION_CLOSE yet: say it again.

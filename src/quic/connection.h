@@ -128,8 +128,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint64_t packets_sent = 0;
     uint64_t packets_received = 0;
     uint64_t bytes_sent = 0;
+    uint64_t bytes_received = 0;
   };
   const Stats& stats() const { return stats_; }
+  // What congestion control knows now (for /metrics); zeros before the
+  // handshake started.
+  struct PathInfo {
+    uint64_t smoothed_rtt_ns = 0;
+    uint64_t min_rtt_ns = 0;
+    uint64_t cwnd = 0;
+    uint64_t bytes_in_flight = 0;
+  };
+  PathInfo path_info() const;
 
  private:
   friend class Endpoint;

@@ -85,6 +85,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   asio::ip::udp::endpoint local_endpoint() const;
   asio::any_io_executor executor() const { return executor_; }
   size_t connection_count() const { return connections_.size(); }
+  // Calls `f` with every connection this endpoint holds (open or closing).
+  template <class F>
+  void for_each_connection(F&& f) const {
+    for (const auto& c : connections_)
+      f(*c);
+  }
   const QuicConfig& config() const { return config_; }
 
   // Closes every connection (application code `code`) and stops reading.
@@ -183,6 +189,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   bool tx_blocked_ = false;  // the socket is full: waiting to be writable
 
   std::vector<TimerEntry> timers_;  // min-heap on deadline
+  std::vector<TimerEntry> due_;     // scratch of on_timers()
   asio::steady_timer timer_;
   uint64_t timer_armed_ = UINT64_MAX;
 };

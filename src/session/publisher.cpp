@@ -273,6 +273,7 @@ asio::awaitable<void> Publisher::send_object(std::shared_ptr<Subscription> subsc
       break;
     }
     // The cache's Bytes go to the transport as they are: no copy.
+    stats_.payload_bytes_sent += chunk->size();
     if (!stream->write(std::move(*chunk))) {
       release(*subscription, object, std::nullopt);  // the peer stopped it
       co_return;

@@ -21,9 +21,10 @@ namespace moq::session {
 
 // Counters of the publisher half (for tests and logs).
 struct PublisherStats {
-  uint64_t subscriptions = 0;    // SUBSCRIBEs accepted
-  uint64_t objects_started = 0;  // object streams started
-  uint64_t objects_dropped = 0;  // reset or skipped: the subscriber fell behind
+  uint64_t subscriptions = 0;       // SUBSCRIBEs accepted
+  uint64_t objects_started = 0;     // object streams started
+  uint64_t objects_dropped = 0;     // reset or skipped: the subscriber fell behind
+  uint64_t payload_bytes_sent = 0;  // object payload handed to the transport
 };
 
 // The publisher half of a session: serves a broadcast's tracks to the peer.
