@@ -216,6 +216,8 @@ void WtConnection::on_streams_available() {
 void WtConnection::on_closed(const quic::CloseInfo& info) {
   closed_ = true;
   end_session(error_from_close(info));
+  // A session nobody took yet (open_session() still waiting) goes with us.
+  accepted_.reset();
   for (auto& [id, st] : recv_) {
     if (!st->fin && !st->error) st->error = session_gone();
     st->notify.notify_all();
@@ -443,8 +445,11 @@ asio::awaitable<Result<std::shared_ptr<WtSession>>> WtConnection::open_session(
     co_return Error{*rejected_status_ == 404 ? code::kNotFound : code::kSession,
                     "server answered HTTP " + std::to_string(*rejected_status_)};
   }
-  if (closed_ || !accepted_) co_return close_error_.value_or(session_gone());
-  co_return std::move(accepted_);
+  // Taken out before anything else: the session holds this connection, so
+  // keeping it here after a failure would keep both alive forever.
+  auto session = std::move(accepted_);
+  if (closed_ || !session) co_return close_error_.value_or(session_gone());
+  co_return session;
 }
 
 // ---------------------------------------------------------------- WtSession
