@@ -52,6 +52,7 @@ struct Worker {
   WorkerFigures rtt;                      // the RTT histogram so far
   std::optional<std::string> goaway_url;  // set when draining
   asio::steady_timer sample_timer;
+  bool stopped = false;  // shut down: no more samples
 
   // Takes this worker's figures and puts them on the board.
   void sample();
@@ -131,6 +132,7 @@ void Worker::sample() {
 }
 
 void Worker::sample_every_second() {
+  if (stopped) return;
   sample();
   sample_timer.expires_after(std::chrono::seconds(1));
   sample_timer.async_wait([this](const asio::error_code& ec) {
@@ -462,6 +464,7 @@ void Relay::shutdown() {
   if (cluster_) cluster_->shutdown();
   for (auto& w : workers_) {
     asio::post(w->executor, [w] {
+      w->stopped = true;
       w->sample_timer.cancel();
       if (!w->server) return;
       const auto& udp = w->server->endpoint().udp_stats();
