@@ -95,6 +95,23 @@ TEST_F(RelayTest, MetricsCountSessionsObjectsBytesAndDatagrams) {
 
 constexpr const char* kGoawayUrl = "https://relay-b.example:4443/";
 
+// A peer that ignores GOAWAY: it sends its SETUP by hand and reads nothing.
+asio::awaitable<void> deaf_subscriber(wt::Client* client, std::string url,
+                                      std::shared_ptr<std::shared_ptr<wt::WtSession>> out,
+                                      std::shared_ptr<transport::BidiStream> control) {
+  auto session = co_await client->connect(url);
+  if (!session) co_return;
+  auto bidi = co_await (*session)->open_bidi();
+  if (!bidi) co_return;
+  std::vector<uint8_t> bytes;
+  Writer w(bytes);
+  w.varint(wire::ClientSetup::kType);
+  setup_for(wire::Role::kSubscriber).encode(w);
+  (void)bidi->send->write(Bytes(std::move(bytes)));
+  *control = std::move(*bidi);
+  *out = session.value();
+}
+
 class RelayDrainTest : public RelayTest {
  protected:
   void SetUp() override {
@@ -104,6 +121,30 @@ class RelayDrainTest : public RelayTest {
     client_ = make_client(io_);
     ASSERT_TRUE(client_);
   }
+
+  // Connects a subscriber that ignores GOAWAY, waits until the relay counts
+  // it, then sends SIGTERM and waits until /healthz says 503.
+  void drain_with_a_deaf_subscriber() {
+    asio::co_spawn(io_, deaf_subscriber(client_.get(), relay_->url("deaf"), deaf_, control_),
+                   asio::detached);
+    ASSERT_TRUE(run_until([&] { return *deaf_ != nullptr; }));
+    // The relay counts it once its SETUP is in.
+    ASSERT_TRUE(run_until(
+        [&] {
+          return metric(http_get(relay_->port(), "/metrics"), "moq_relay_sessions",
+                        "role=\"subscriber\"") == 1;
+        },
+        std::chrono::seconds(5)));
+    signalled_ = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(relay_->child().pid(), SIGTERM), 0);
+    ASSERT_TRUE(run_until([&] { return http_status(relay_->port(), "/healthz") == 503; },
+                          std::chrono::seconds(2)));
+  }
+
+  std::shared_ptr<std::shared_ptr<wt::WtSession>> deaf_ =
+      std::make_shared<std::shared_ptr<wt::WtSession>>();
+  std::shared_ptr<transport::BidiStream> control_ = std::make_shared<transport::BidiStream>();
+  std::chrono::steady_clock::time_point signalled_;
 
   // Waits (running our clients) for the relay process to exit; its status.
   std::optional<int> wait_for_exit(std::chrono::milliseconds limit) {
@@ -130,41 +171,9 @@ TEST_F(RelayDrainTest, SigtermSendsGoawayToEverySessionAndExitsOnceTheyLeft) {
   EXPECT_NE(relay_->log().find("drained: every session left"), std::string::npos) << relay_->log();
 }
 
-// A peer that ignores GOAWAY: it sends its SETUP by hand and reads nothing.
-asio::awaitable<void> deaf_subscriber(wt::Client* client, std::string url,
-                                      std::shared_ptr<std::shared_ptr<wt::WtSession>> out,
-                                      std::shared_ptr<transport::BidiStream> control) {
-  auto session = co_await client->connect(url);
-  if (!session) co_return;
-  auto bidi = co_await (*session)->open_bidi();
-  if (!bidi) co_return;
-  std::vector<uint8_t> bytes;
-  Writer w(bytes);
-  w.varint(wire::ClientSetup::kType);
-  setup_for(wire::Role::kSubscriber).encode(w);
-  (void)bidi->send->write(Bytes(std::move(bytes)));
-  *control = std::move(*bidi);
-  *out = session.value();
-}
-
 TEST_F(RelayDrainTest, WhileDrainingNewSessionsAre503HealthzIs503AndTheDeadlineEndsTheRest) {
-  auto deaf = std::make_shared<std::shared_ptr<wt::WtSession>>();
-  auto control = std::make_shared<transport::BidiStream>();
-  asio::co_spawn(io_, deaf_subscriber(client_.get(), relay_->url("deaf"), deaf, control),
-                 asio::detached);
-  ASSERT_TRUE(run_until([&] { return *deaf != nullptr; }));
-  // The relay counts it once its SETUP is in.
-  ASSERT_TRUE(run_until(
-      [&] {
-        return metric(http_get(relay_->port(), "/metrics"), "moq_relay_sessions",
-                      "role=\"subscriber\"") == 1;
-      },
-      std::chrono::seconds(5)));
-
-  const auto signalled = std::chrono::steady_clock::now();
-  ASSERT_EQ(::kill(relay_->child().pid(), SIGTERM), 0);
-  ASSERT_TRUE(run_until([&] { return http_status(relay_->port(), "/healthz") == 503; },
-                        std::chrono::seconds(2)));
+  drain_with_a_deaf_subscriber();
+  if (HasFatalFailure()) return;
   EXPECT_EQ(metric(http_get(relay_->port(), "/metrics"), "moq_relay_draining"), 1);
   auto late = connect("late", setup_for(wire::Role::kSubscriber));
   ASSERT_FALSE(late.ok());
@@ -174,26 +183,14 @@ TEST_F(RelayDrainTest, WhileDrainingNewSessionsAre503HealthzIs503AndTheDeadlineE
   const auto status = wait_for_exit(std::chrono::seconds(8));
   ASSERT_TRUE(status) << relay_->log();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
-  EXPECT_GE(std::chrono::steady_clock::now() - signalled, std::chrono::milliseconds(2500));
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled_, std::chrono::milliseconds(2500));
   EXPECT_NE(relay_->log().find("drain timeout: closing the 1 remaining session"), std::string::npos)
       << relay_->log();
 }
 
 TEST_F(RelayDrainTest, ASecondSignalStopsAtOnce) {
-  auto deaf = std::make_shared<std::shared_ptr<wt::WtSession>>();
-  auto control = std::make_shared<transport::BidiStream>();
-  asio::co_spawn(io_, deaf_subscriber(client_.get(), relay_->url("deaf"), deaf, control),
-                 asio::detached);
-  ASSERT_TRUE(run_until([&] { return *deaf != nullptr; }));
-  ASSERT_TRUE(run_until(
-      [&] {
-        return metric(http_get(relay_->port(), "/metrics"), "moq_relay_sessions",
-                      "role=\"subscriber\"") == 1;
-      },
-      std::chrono::seconds(5)));
-  ASSERT_EQ(::kill(relay_->child().pid(), SIGTERM), 0);
-  ASSERT_TRUE(run_until([&] { return http_status(relay_->port(), "/healthz") == 503; },
-                        std::chrono::seconds(2)));
+  drain_with_a_deaf_subscriber();
+  if (HasFatalFailure()) return;
   ASSERT_EQ(::kill(relay_->child().pid(), SIGINT), 0);
   const auto status = wait_for_exit(std::chrono::seconds(2));
   ASSERT_TRUE(status) << relay_->log();
