@@ -73,6 +73,22 @@ std::string public_url(const asio::ip::udp::endpoint& local) {
   return "https://" + host + ":" + std::to_string(local.port());
 }
 
+// After `first`, looks every 20 ms whether `done()` holds; then calls
+// `then(true)`, or `then(false)` once `give_up` passed. Cancelling `timer`
+// stops it.
+void poll_until(asio::steady_timer& timer, std::chrono::milliseconds first,
+                std::function<bool()> done, std::chrono::steady_clock::time_point give_up,
+                std::function<void(bool)> then) {
+  timer.expires_after(first);
+  timer.async_wait([&timer, done = std::move(done), give_up,
+                    then = std::move(then)](const asio::error_code& ec) mutable {
+    if (ec) return;
+    if (done()) return then(true);
+    if (std::chrono::steady_clock::now() > give_up) return then(false);
+    poll_until(timer, std::chrono::milliseconds(20), std::move(done), give_up, std::move(then));
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,8 +153,6 @@ int main(int argc, char** argv) {
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);
   asio::steady_timer drain_poll(io);
-  std::function<void(const asio::error_code&)> wait_for_api;
-  std::function<void(const asio::error_code&)> wait_for_sessions;
   bool stopping = false;
   auto stop = [&] {
     if (stopping) return;
@@ -149,16 +163,10 @@ int main(int argc, char** argv) {
     // Let the close frames go out and the sessions log their end, then the
     // last moq-api calls (DELETEs of the broadcasts published here) finish:
     // each is bounded by the client's timeout.
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    grace.expires_after(std::chrono::milliseconds(200));
-    grace.async_wait(wait_for_api = [&, give_up](const asio::error_code&) {
-      if (relay.value()->api_calls_in_flight() == 0 || std::chrono::steady_clock::now() > give_up) {
-        io.stop();
-        return;
-      }
-      grace.expires_after(std::chrono::milliseconds(20));
-      grace.async_wait(wait_for_api);
-    });
+    poll_until(
+        grace, std::chrono::milliseconds(200),
+        [&] { return relay.value()->api_calls_in_flight() == 0; },
+        std::chrono::steady_clock::now() + std::chrono::seconds(5), [&](bool) { io.stop(); });
   };
   std::function<void(const asio::error_code&, int)> on_signal = [&](const asio::error_code& ec,
                                                                     int signal) {
@@ -178,26 +186,19 @@ int main(int argc, char** argv) {
         live == 1 ? "" : "s", options.drain_timeout);
     r.drain(options.goaway_url);
     signals.async_wait(on_signal);
-    const auto give_up =
+    poll_until(
+        drain_poll, std::chrono::milliseconds(20), [&r] { return r.live_sessions() == 0; },
         std::chrono::steady_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout * 1000));
-    drain_poll.expires_after(std::chrono::milliseconds(20));
-    drain_poll.async_wait(wait_for_sessions = [&, give_up](const asio::error_code& e) {
-      if (e) return;
-      if (r.live_sessions() == 0) {
-        spdlog::info("drained: every session left");
-        stop();
-        return;
-      }
-      if (std::chrono::steady_clock::now() > give_up) {
-        spdlog::info("drain timeout: closing the {} remaining session{}", r.live_sessions(),
-                     r.live_sessions() == 1 ? "" : "s");
-        stop();
-        return;
-      }
-      drain_poll.expires_after(std::chrono::milliseconds(20));
-      drain_poll.async_wait(wait_for_sessions);
-    });
+            std::chrono::milliseconds(static_cast<int64_t>(options.drain_timeout * 1000)),
+        [&](bool drained) {
+          if (drained) {
+            spdlog::info("drained: every session left");
+          } else {
+            spdlog::info("drain timeout: closing the {} remaining session{}", r.live_sessions(),
+                         r.live_sessions() == 1 ? "" : "s");
+          }
+          stop();
+        });
   };
   signals.async_wait(on_signal);
   io.run();

@@ -6,12 +6,12 @@
 
 namespace moq::relay {
 
-void observe_rtt(WorkerFigures& figures, double seconds) {
+void RttHistogram::observe(double seconds) {
   for (size_t i = 0; i < kRttBuckets.size(); ++i) {
-    if (seconds <= kRttBuckets[i]) ++figures.rtt_buckets[i];
+    if (seconds <= kRttBuckets[i]) ++buckets[i];
   }
-  ++figures.rtt_count;
-  figures.rtt_sum_seconds += seconds;
+  ++count;
+  sum_seconds += seconds;
 }
 
 void MetricsBoard::put(const WorkerFigures& figures) {
@@ -118,13 +118,13 @@ std::string render_prometheus(const RelayFigures& f) {
   for (const auto& x : f.workers) {
     for (size_t i = 0; i < kRttBuckets.size(); ++i) {
       w.out() << "moq_relay_rtt_seconds_bucket{worker=\"" << x.worker << "\",le=\""
-              << number(kRttBuckets[i]) << "\"} " << x.rtt_buckets[i] << '\n';
+              << number(kRttBuckets[i]) << "\"} " << x.rtt.buckets[i] << '\n';
     }
     w.out() << "moq_relay_rtt_seconds_bucket{worker=\"" << x.worker << "\",le=\"+Inf\"} "
-            << x.rtt_count << '\n'
+            << x.rtt.count << '\n'
             << "moq_relay_rtt_seconds_sum{worker=\"" << x.worker << "\"} "
-            << number(x.rtt_sum_seconds) << '\n'
-            << "moq_relay_rtt_seconds_count{worker=\"" << x.worker << "\"} " << x.rtt_count << '\n';
+            << number(x.rtt.sum_seconds) << '\n'
+            << "moq_relay_rtt_seconds_count{worker=\"" << x.worker << "\"} " << x.rtt.count << '\n';
   }
   w.per_worker("moq_relay_worker_cpu_seconds_total", "counter", "CPU time of the worker thread",
                [](F x) { return x.cpu_seconds; });

@@ -14,6 +14,14 @@ namespace moq::relay {
 inline constexpr std::array<double, 10> kRttBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                        0.05,  0.1,    0.25,  0.5,  1.0};
 
+// Smoothed RTTs observed, as a Prometheus histogram (cumulative buckets).
+struct RttHistogram {
+  std::array<uint64_t, kRttBuckets.size()> buckets{};
+  uint64_t count = 0;
+  double sum_seconds = 0;
+  void observe(double seconds);
+};
+
 // One worker's figures, taken on the worker's own thread (so nothing on the
 // per-packet path is shared or locked) about once a second.
 struct WorkerFigures {
@@ -31,15 +39,9 @@ struct WorkerFigures {
   uint64_t mirrors = 0;           // other workers' broadcasts mirrored here
   quic::UdpStats udp;
   uint64_t datagrams_unroutable = 0;  // unparsable or for no connection
-  // Smoothed RTT of every connection, observed at each sample.
-  std::array<uint64_t, kRttBuckets.size()> rtt_buckets{};  // cumulative
-  uint64_t rtt_count = 0;
-  double rtt_sum_seconds = 0;
-  double cpu_seconds = 0;  // the worker thread's CPU time
+  RttHistogram rtt;                   // every connection's smoothed RTT, once a second
+  double cpu_seconds = 0;             // the worker thread's CPU time
 };
-
-// Adds one RTT observation to `figures`' histogram.
-void observe_rtt(WorkerFigures& figures, double seconds);
 
 // The latest figures of every worker. Each worker writes its own slot about
 // once a second; /metrics reads them all: one short lock each, far from the

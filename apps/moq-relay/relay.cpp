@@ -49,13 +49,16 @@ struct Worker {
   };
   std::list<LiveSession> live;
   WorkerFigures ended;                    // counters of the sessions that ended
-  WorkerFigures rtt;                      // the RTT histogram so far
+  RttHistogram rtt;                       // so far
   std::optional<std::string> goaway_url;  // set when draining
   asio::steady_timer sample_timer;
   bool stopped = false;  // shut down: no more samples
 
-  // Takes this worker's figures and puts them on the board.
+  // Takes this worker's figures and puts them on the board (also at a
+  // /metrics request, on worker 0).
   void sample();
+  // Adds every connection's smoothed RTT to the histogram (once a second).
+  void observe_rtts();
   void sample_every_second();
   // Sends GOAWAY to every session; new ones get 503 from now on.
   void drain(const std::string& url);
@@ -102,23 +105,13 @@ class LiveSessionGuard {
 void Worker::sample() {
   WorkerFigures f = ended;
   f.worker = index;
-  f.rtt_buckets = rtt.rtt_buckets;
-  f.rtt_count = rtt.rtt_count;
-  f.rtt_sum_seconds = rtt.rtt_sum_seconds;
+  f.rtt = rtt;
   f.mirrors = mirrors.size();
   if (server) {
     const quic::Endpoint& endpoint = server->endpoint();
     f.connections = endpoint.connection_count();
     f.udp = endpoint.udp_stats();
     f.datagrams_unroutable = endpoint.dropped_datagrams();
-    endpoint.for_each_connection([&](const quic::Connection& c) {
-      const auto info = c.path_info();
-      if (info.smoothed_rtt_ns > 0)
-        observe_rtt(rtt, static_cast<double>(info.smoothed_rtt_ns) / 1e9);
-    });
-    f.rtt_buckets = rtt.rtt_buckets;
-    f.rtt_count = rtt.rtt_count;
-    f.rtt_sum_seconds = rtt.rtt_sum_seconds;
   }
   for (const auto& entry : live) {
     (entry.role == wire::Role::kPublisher ? f.publishers : f.subscribers) += 1;
@@ -131,8 +124,17 @@ void Worker::sample() {
   board->put(f);
 }
 
+void Worker::observe_rtts() {
+  if (!server) return;
+  server->endpoint().for_each_connection([&](const quic::Connection& c) {
+    const auto info = c.path_info();
+    if (info.smoothed_rtt_ns > 0) rtt.observe(static_cast<double>(info.smoothed_rtt_ns) / 1e9);
+  });
+}
+
 void Worker::sample_every_second() {
   if (stopped) return;
+  observe_rtts();
   sample();
   sample_timer.expires_after(std::chrono::seconds(1));
   sample_timer.async_wait([this](const asio::error_code& ec) {

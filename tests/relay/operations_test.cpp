@@ -62,12 +62,14 @@ TEST_F(RelayTest, MetricsCountSessionsObjectsBytesAndDatagrams) {
   }
   ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->complete() == kSegments; }));
 
-  // Workers other than the one serving HTTP report once a second.
+  // Workers other than the one serving HTTP report once a second, and RTTs
+  // are observed once a second.
   std::string text;
   const bool counted = run_until(
       [&] {
         text = http_get(relay_->port(), "/metrics");
-        return metric(text, "moq_relay_objects_sent_total") >= kSegments &&
+        return metric(text, "moq_relay_rtt_seconds_count") > 0 &&
+               metric(text, "moq_relay_objects_sent_total") >= kSegments &&
                metric(text, "moq_relay_objects_received_total") >= kSegments &&
                metric(text, "moq_relay_sessions", "role=\"subscriber\"") == 1;
       },
