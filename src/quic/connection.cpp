@@ -208,7 +208,8 @@ Connection::PathInfo Connection::path_info() const {
   if (!conn_) return {};
   ngtcp2_conn_info info{};
   ngtcp2_conn_get_conn_info(conn_, &info);
-  return PathInfo{info.smoothed_rtt, info.min_rtt, info.cwnd, info.bytes_in_flight};
+  return PathInfo{info.smoothed_rtt, info.min_rtt, info.cwnd, info.bytes_in_flight,
+                  ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_)};
 }
 
 // ---------------------------------------------------------------- input
@@ -535,12 +536,7 @@ Connection::Stream* Connection::next_stream() {
 void Connection::schedule_flush() {
   if (flush_scheduled_ || state_ == State::kClosed) return;
   flush_scheduled_ = true;
-  asio::post(executor(), [weak = weak_from_this()] {
-    if (auto self = weak.lock()) {
-      self->flush_scheduled_ = false;
-      self->flush();
-    }
-  });
+  endpoint_.request_flush(shared_from_this());
 }
 
 void Connection::send_packet(const uint8_t* data, size_t len) {
@@ -552,9 +548,14 @@ void Connection::send_packet(const uint8_t* data, size_t len) {
 void Connection::flush() {
   if (state_ != State::kHandshake && state_ != State::kOpen) return;
   const uint64_t ts = now_ns();
-  const size_t max_udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
+  // Room for the largest datagram we may send, not the path's current size:
+  // Path MTU Discovery probes are larger than the path (ngtcp2 keeps ordinary
+  // packets to the path's size itself), and a probe only goes out when the
+  // buffer can take it.
+  const size_t max_udp = ngtcp2_conn_get_max_tx_udp_payload_size(conn_);
+  const size_t path_udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(conn_);
   const size_t burst = std::max<size_t>(
-      1, std::min<size_t>(TxQueue::kMaxSegments, ngtcp2_conn_get_send_quantum(conn_) / max_udp));
+      1, std::min<size_t>(TxQueue::kMaxSegments, ngtcp2_conn_get_send_quantum(conn_) / path_udp));
   std::array<ngtcp2_vec, 16> vecs;
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);

@@ -138,6 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     uint64_t min_rtt_ns = 0;
     uint64_t cwnd = 0;
     uint64_t bytes_in_flight = 0;
+    uint64_t max_udp_payload = 0;  // what Path MTU Discovery has confirmed so far
   };
   PathInfo path_info() const;
 

@@ -98,6 +98,7 @@ Result<std::shared_ptr<Endpoint>> Endpoint::open(asio::io_context& io,
   ep->socket_.set_option(asio::socket_base::send_buffer_size(8 * 1024 * 1024), ec);
   // Batching helpers, where the kernel has them.
   enable_gro(fd);
+  set_dont_fragment(fd);
   ep->tx_.set_gso(gso_supported(fd));
   ep->local_ = ep->socket_.local_endpoint(ec);
   ep->start_receive();
@@ -260,6 +261,27 @@ std::span<uint8_t> Endpoint::tx_reserve(size_t min) {
     room = tx_.reserve(min);
   }
   return room;
+}
+
+void Endpoint::request_flush(std::shared_ptr<Connection> conn) {
+  flush_requests_.push_back(std::move(conn));
+  if (flushes_posted_) return;
+  flushes_posted_ = true;
+  asio::post(executor_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->run_flushes();
+  });
+}
+
+void Endpoint::run_flushes() {
+  flushes_posted_ = false;
+  // A flush may ask again (its events make the application write): that
+  // request goes to the next handler, not into this list.
+  std::swap(flushing_, flush_requests_);
+  for (auto& conn : flushing_) {
+    conn->flush_scheduled_ = false;
+    conn->flush();
+  }
+  flushing_.clear();  // keeps its capacity
 }
 
 void Endpoint::tx_commit(const UdpAddress& to, size_t len, size_t segment) {

@@ -133,6 +133,12 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   // connection set a newer deadline meanwhile (`generation`).
   void schedule(const std::shared_ptr<Connection>& conn, uint64_t deadline, uint64_t generation);
 
+  // Flushes `conn` later in this event-loop pass, in one handler with every
+  // other connection that asked (one posted handler per pass, not one per
+  // connection: a fan-out touches hundreds of connections per frame).
+  void request_flush(std::shared_ptr<Connection> conn);
+  void run_flushes();
+
   void flush_tx();
   void on_timers();
   void arm_timer();
@@ -186,6 +192,9 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   TxQueue tx_;
   UdpStats udp_stats_;
   bool tx_flush_posted_ = false;
+  std::vector<std::shared_ptr<Connection>> flush_requests_;
+  std::vector<std::shared_ptr<Connection>> flushing_;  // scratch of run_flushes()
+  bool flushes_posted_ = false;
   bool tx_blocked_ = false;  // the socket is full: waiting to be writable
 
   std::vector<TimerEntry> timers_;  // min-heap on deadline

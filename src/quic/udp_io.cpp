@@ -221,6 +221,20 @@ bool enable_gro(int fd) {
   return ::setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
 }
 
+bool set_dont_fragment(int fd) {
+  // PROBE: the DF bit on every datagram, and the kernel's own path MTU
+  // cache ignored, so that a Path MTU Discovery probe larger than the path
+  // is lost (and QUIC keeps the smaller size) instead of fragmented.
+  // Without DF a fragmented probe "succeeds" and every later packet is
+  // fragmented. The IPv4 option also covers IPv4-mapped peers of a
+  // dual-stack socket.
+  const int v4 = IP_PMTUDISC_PROBE;
+  const int v6 = IPV6_PMTUDISC_PROBE;
+  const bool ok4 = ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4) == 0;
+  const bool ok6 = ::setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof v6) == 0;
+  return ok4 || ok6;
+}
+
 bool gso_supported(int fd) {
   int value = 0;
   socklen_t len = sizeof value;

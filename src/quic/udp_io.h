@@ -105,6 +105,8 @@ class RxBatch {
 // Socket options, best effort: each returns whether the kernel took it.
 bool enable_gro(int fd);
 bool gso_supported(int fd);
+// Don't-fragment on outgoing datagrams (needed by Path MTU Discovery).
+bool set_dont_fragment(int fd);
 bool enable_reuseport(int fd);
 // Steers datagrams among the SO_REUSEPORT group of `fd` (`workers` sockets,
 // in bind order) by the first byte of the destination connection ID modulo

@@ -123,6 +123,34 @@ TEST_F(QuicLoopback, HandshakeAndBidiEcho) {
   EXPECT_TRUE(accepted_[0]->handshake);
 }
 
+// Path MTU Discovery: loopback carries any size, so the probes (larger than
+// the path's current size, with the don't-fragment bit set) get through and
+// both sides move from QUIC's minimum of 1200 bytes to full-size datagrams.
+// (Probes once never left: the send buffer was only as large as the path.)
+TEST_F(QuicLoopback, PathMtuDiscoveryRaisesTheDatagramSize) {
+  on_accept_ = [](Recorder& r) {
+    r.on_data = [&r](int64_t id, const Bytes& b, bool fin) {
+      ASSERT_TRUE(r.conn->write(id, b, fin).ok());
+    };
+  };
+  auto client = connect();
+  ASSERT_TRUE(run_until([&] { return client->handshake; }));
+  EXPECT_GE(client->conn->path_info().max_udp_payload, 1200u);
+  auto id = client->conn->open_bidi_stream();
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(run_until([&] {
+    // Keep data flowing: probes go out with the connection's writes.
+    if (client->data[*id].size() < 64 * 1024) {
+      (void)client->conn->write(*id, Bytes::copy(std::string(1000, 'x')), false);
+    }
+    return client->conn->path_info().max_udp_payload > 1200 && !accepted_.empty() &&
+           accepted_[0]->conn->path_info().max_udp_payload > 1200;
+  })) << "client "
+      << client->conn->path_info().max_udp_payload << ", server "
+      << (accepted_.empty() ? 0 : accepted_[0]->conn->path_info().max_udp_payload);
+  EXPECT_LE(client->conn->path_info().max_udp_payload, 1452u);
+}
+
 TEST_F(QuicLoopback, ManyUniStreams) {
   auto client = connect();
   ASSERT_TRUE(run_until([&] { return client->handshake; }));
