@@ -113,6 +113,11 @@ std::string render_prometheus(const RelayFigures& f) {
   w.per_worker("moq_relay_datagrams_unroutable_total", "counter",
                "Datagrams dropped: unparsable, or for no connection",
                [](F x) { return double(x.datagrams_unroutable); });
+  w.per_worker("moq_relay_stream_packets_lost_total", "counter",
+               "Packets with stream data declared lost by QUIC loss recovery, counted per "
+               "stream when it closes (a packet of several streams counts for each; "
+               "spurious losses included)",
+               [](F x) { return double(x.stream_packets_lost); });
   w.head("moq_relay_rtt_seconds", "histogram",
          "Smoothed RTT of every connection, observed once per sampling second");
   for (const auto& x : f.workers) {

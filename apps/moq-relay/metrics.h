@@ -39,6 +39,7 @@ struct WorkerFigures {
   uint64_t mirrors = 0;           // other workers' broadcasts mirrored here
   quic::UdpStats udp;
   uint64_t datagrams_unroutable = 0;  // unparsable or for no connection
+  uint64_t stream_packets_lost = 0;   // QUIC loss recovery, counted per stream
   RttHistogram rtt;                   // every connection's smoothed RTT, once a second
   double cpu_seconds = 0;             // the worker thread's CPU time
 };

@@ -112,6 +112,7 @@ void Worker::sample() {
     f.connections = endpoint.connection_count();
     f.udp = endpoint.udp_stats();
     f.datagrams_unroutable = endpoint.dropped_datagrams();
+    f.stream_packets_lost = endpoint.stream_packets_lost();
   }
   for (const auto& entry : live) {
     (entry.role == wire::Role::kPublisher ? f.publishers : f.subscribers) += 1;

@@ -283,6 +283,7 @@ int Connection::on_acked(int64_t id, uint64_t len) {
 }
 
 int Connection::on_stream_close(uint32_t flags, int64_t id, uint64_t code) {
+  endpoint_.stream_packets_lost_ += ngtcp2_conn_get_stream_loss_count(conn_, id);
   if (Stream* s = find_stream(id)) {
     // Closed with an error code we did not send (we never reset it, and a
     // FIN of ours would have closed it cleanly): the peer's STOP_SENDING.

@@ -98,6 +98,11 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
 
   // Datagrams that could not be parsed or routed (for tests and logs).
   uint64_t dropped_datagrams() const { return dropped_; }
+  // Packets carrying stream data that loss recovery declared lost (spurious
+  // losses included), added up per stream when the stream closes: a packet
+  // with frames of several streams counts once per stream. ngtcp2 1.11 has
+  // no per-connection loss counter.
+  uint64_t stream_packets_lost() const { return stream_packets_lost_; }
   const UdpStats& udp_stats() const { return udp_stats_; }
   bool gso() const { return tx_.gso(); }
 
@@ -187,6 +192,7 @@ class Endpoint : public std::enable_shared_from_this<Endpoint> {
   bool receiving_ = false;
   bool stopped_ = false;
   uint64_t dropped_ = 0;
+  uint64_t stream_packets_lost_ = 0;
 
   RxBatch rx_;
   TxQueue tx_;

@@ -68,7 +68,7 @@ class QuicLoopback : public ::testing::Test {
     });
   }
 
-  std::shared_ptr<Recorder> connect(const std::string& host = "::1") {
+  std::shared_ptr<Recorder> connect(const std::string& host = "::1", uint16_t port = 0) {
     if (!client_) {
       auto ep = Endpoint::bind(io_, udp::endpoint(asio::ip::make_address("::"), 0), config_);
       EXPECT_TRUE(ep.ok());
@@ -76,8 +76,8 @@ class QuicLoopback : public ::testing::Test {
     }
     auto rec = std::make_shared<Recorder>();
     auto c = client_->connect(
-        udp::endpoint(asio::ip::make_address(host), server_->local_endpoint().port()), "localhost",
-        *client_tls_);
+        udp::endpoint(asio::ip::make_address(host), port ? port : server_->local_endpoint().port()),
+        "localhost", *client_tls_);
     EXPECT_TRUE(c.ok()) << (c.ok() ? "" : c.error().reason);
     rec->conn = c.value();
     rec->conn->set_handler(rec);
@@ -149,6 +149,77 @@ TEST_F(QuicLoopback, PathMtuDiscoveryRaisesTheDatagramSize) {
       << client->conn->path_info().max_udp_payload << ", server "
       << (accepted_.empty() ? 0 : accepted_[0]->conn->path_info().max_udp_payload);
   EXPECT_LE(client->conn->path_info().max_udp_payload, 1452u);
+}
+
+// A UDP relay on loopback between one client and the server that drops
+// every `drop_every`-th datagram from the server after the first few.
+class LossyProxy {
+ public:
+  LossyProxy(asio::io_context& io, uint16_t server_port, int drop_every)
+      : socket_(io, udp::endpoint(asio::ip::make_address("::1"), 0)),
+        server_(asio::ip::make_address("::1"), server_port),
+        drop_every_(drop_every) {
+    receive();
+  }
+  uint16_t port() const { return socket_.local_endpoint().port(); }
+  int dropped() const { return dropped_; }
+
+ private:
+  void receive() {
+    socket_.async_receive_from(asio::buffer(buffer_), from_,
+                               [this](const asio::error_code& ec, size_t n) {
+                                 if (ec) return;
+                                 forward(n);
+                                 receive();
+                               });
+  }
+  void forward(size_t n) {
+    asio::error_code ec;
+    if (from_ == server_) {
+      if (++from_server_ > 10 && from_server_ % drop_every_ == 0) {
+        ++dropped_;
+        return;
+      }
+      socket_.send_to(asio::buffer(buffer_.data(), n), client_, 0, ec);
+    } else {
+      client_ = from_;
+      socket_.send_to(asio::buffer(buffer_.data(), n), server_, 0, ec);
+    }
+  }
+
+  udp::socket socket_;
+  udp::endpoint server_;
+  udp::endpoint client_;
+  udp::endpoint from_;
+  std::array<uint8_t, 65536> buffer_{};
+  int drop_every_;
+  int from_server_ = 0;
+  int dropped_ = 0;
+};
+
+// Loss recovery's work is visible to operators: packets with stream data
+// declared lost are counted (the relay's /metrics reports this counter).
+TEST_F(QuicLoopback, LostStreamPacketsAreCounted) {
+  const std::string big(300 * 1024, 'm');
+  on_accept_ = [&big](Recorder& r) {
+    r.on_data = [&r, &big](int64_t id, const Bytes&, bool fin) {
+      if (fin) {
+        ASSERT_TRUE(r.conn->write(id, Bytes::copy(std::string_view(big)), true).ok());
+      }
+    };
+  };
+  LossyProxy proxy(io_, server_->local_endpoint().port(), 7);
+  auto client = connect("::1", proxy.port());
+  ASSERT_TRUE(run_until([&] { return client->handshake; }));
+  auto id = client->conn->open_bidi_stream();
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(client->conn->write(*id, Bytes::copy(std::string_view("go")), true).ok());
+  ASSERT_TRUE(run_until([&] { return client->finished.count(*id) > 0; }, std::chrono::seconds(20)));
+  EXPECT_EQ(client->data[*id], big);  // every byte, in spite of the losses
+  ASSERT_TRUE(run_until([&] { return server_->stream_packets_lost() > 0; }))
+      << "the proxy dropped " << proxy.dropped() << " datagrams";
+  EXPECT_GT(proxy.dropped(), 0);
+  EXPECT_EQ(client_->stream_packets_lost(), 0u);  // nothing from the client was dropped
 }
 
 TEST_F(QuicLoopback, ManyUniStreams) {

@@ -91,6 +91,10 @@ TEST_F(RelayTest, MetricsCountSessionsObjectsBytesAndDatagrams) {
   EXPECT_GT(metric(text, "moq_relay_rtt_seconds_bucket", "le=\"+Inf\""), 0);
   EXPECT_GT(metric(text, "moq_relay_worker_cpu_seconds_total"), 0);
   EXPECT_EQ(metric(text, "moq_relay_draining"), 0);
+  // Nothing is lost on loopback; the counter is there (its counting is
+  // QuicLoopback.LostStreamPacketsAreCounted's business).
+  EXPECT_EQ(metric(text, "moq_relay_stream_packets_lost_total"), 0);
+  EXPECT_NE(text.find("# TYPE moq_relay_stream_packets_lost_total counter"), std::string::npos);
   EXPECT_EQ(http_get(relay_->port(), "/healthz"), "ok");
   EXPECT_EQ(http_status(relay_->port(), "/healthz"), 200);
 }
