@@ -96,6 +96,15 @@ class QuicLoopback : public ::testing::Test {
     return true;
   }
 
+  // The server writes back what it reads, stream by stream.
+  void serve_echo() {
+    on_accept_ = [](Recorder& r) {
+      r.on_data = [&r](int64_t id, const Bytes& b, bool fin) {
+        ASSERT_TRUE(r.conn->write(id, b, fin).ok());
+      };
+    };
+  }
+
   asio::io_context io_;
   QuicConfig config_;
   std::optional<TlsServerContext> server_tls_;
@@ -107,11 +116,7 @@ class QuicLoopback : public ::testing::Test {
 };
 
 TEST_F(QuicLoopback, HandshakeAndBidiEcho) {
-  on_accept_ = [](Recorder& r) {
-    r.on_data = [&r](int64_t id, const Bytes& b, bool fin) {
-      ASSERT_TRUE(r.conn->write(id, b, fin).ok());
-    };
-  };
+  serve_echo();
   auto client = connect();
   ASSERT_TRUE(run_until([&] { return client->handshake; }));
   auto id = client->conn->open_bidi_stream();
@@ -128,11 +133,7 @@ TEST_F(QuicLoopback, HandshakeAndBidiEcho) {
 // both sides move from QUIC's minimum of 1200 bytes to full-size datagrams.
 // (Probes once never left: the send buffer was only as large as the path.)
 TEST_F(QuicLoopback, PathMtuDiscoveryRaisesTheDatagramSize) {
-  on_accept_ = [](Recorder& r) {
-    r.on_data = [&r](int64_t id, const Bytes& b, bool fin) {
-      ASSERT_TRUE(r.conn->write(id, b, fin).ok());
-    };
-  };
+  serve_echo();
   auto client = connect();
   ASSERT_TRUE(run_until([&] { return client->handshake; }));
   EXPECT_GE(client->conn->path_info().max_udp_payload, 1200u);
