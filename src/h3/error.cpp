@@ -51,4 +51,8 @@ std::string_view error_name(uint64_t code) {
   }
 }
 
+bool is_known_error(uint64_t code) {
+  return error_name(code) != "unknown";
+}
+
 }  // namespace moq::h3

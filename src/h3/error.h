@@ -35,5 +35,8 @@ inline constexpr uint64_t kDatagramError = 0x33;
 
 // "H3_FRAME_UNEXPECTED" etc.; "unknown" for codes not listed above.
 std::string_view error_name(uint64_t code);
+// One of the codes listed above. RFC 9114 §8.1: a code the receiver does not
+// know is equivalent to H3_NO_ERROR.
+bool is_known_error(uint64_t code);
 
 }  // namespace moq::h3

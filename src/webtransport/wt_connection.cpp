@@ -26,7 +26,11 @@ Error session_gone() {
 Error error_from_close(const quic::CloseInfo& info) {
   if (info.kind == quic::CloseInfo::Kind::kApplication) {
     if (auto wt = from_http3(info.code)) return Error{*wt, info.reason};
-    if (info.code == h3::error::kNoError) return Error{code::kClosed, "closed"};
+    // Unknown codes count as H3_NO_ERROR (RFC 9114 §8.1): aioquic, for one,
+    // closes with application code 0 when its user just closes.
+    if (info.code == h3::error::kNoError || !h3::is_known_error(info.code)) {
+      return Error{code::kClosed, "closed"};
+    }
     return Error{code::kSession, "connection closed with HTTP/3 error " +
                                      std::string(h3::error_name(info.code)) +
                                      (info.reason.empty() ? "" : ": " + info.reason)};

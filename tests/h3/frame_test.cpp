@@ -156,5 +156,12 @@ TEST(FrameType, Grease) {
   EXPECT_EQ(error_name(error::kMissingSettings), "H3_MISSING_SETTINGS");
 }
 
+TEST(ErrorCode, UnknownCodesAreNotErrors) {
+  EXPECT_TRUE(is_known_error(error::kNoError));
+  EXPECT_TRUE(is_known_error(error::kQpackDecoderStreamError));
+  EXPECT_FALSE(is_known_error(0));     // aioquic's plain close()
+  EXPECT_FALSE(is_known_error(0x21));  // reserved (GREASE) codes
+}
+
 }  // namespace
 }  // namespace moq::h3

@@ -343,6 +343,13 @@ async def run(args, checks: Checks, relay_port: int, relay: subprocess.Popen):
         )
 
     checks.expect(relay.poll() is None, "moq-relay is still running")
+    # aioquic closed its connections with application code 0, which HTTP/3
+    # does not define: an unknown code is a clean close (RFC 9114 §8.1), so
+    # the watcher's session ends with 0, not as an error.
+    checks.expect(
+        wait_for_line(args.relay_log, r"role subscriber code 0 reason 'closed'", 5) is not None,
+        "the watcher's session ended cleanly when aioquic closed its connection",
+    )
 
 
 def main() -> int:
@@ -381,6 +388,7 @@ def main() -> int:
                              "moq-bench pub connected"):
             print(open(pub_log, errors="replace").read()[-2000:])
             return 1
+        args.relay_log = relay_log
         asyncio.run(asyncio.wait_for(run(args, checks, port, relay), 60))
     finally:
         for p in (pub, relay):
