@@ -140,11 +140,16 @@ TEST_F(RelayTest, LogsOneLinePerSessionStartAndEnd) {
   sub->session->close(Error::closed());
   pub->session->close(Error{code::kInternal, "test over"});
   ASSERT_TRUE(run_until([&] { return sub->end && pub->end; }));
+  // The sessions live on different workers, whose log lines come in either
+  // order: wait for both ends.
   std::string log;
   const auto deadline = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < deadline) {
     log = relay_->log();
-    if (log.find("role publisher code 500") != std::string::npos) break;
+    if (log.find("role publisher code 500") != std::string::npos &&
+        log.find("role subscriber code 0") != std::string::npos) {
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_NE(log.find("path '/logged/name/' role publisher code 500 reason 'test over'"),
