@@ -25,6 +25,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -84,7 +85,6 @@ class WtClient(QuicConnectionProtocol):
         super().__init__(*args, **kwargs)
         self.h3 = H3Connection(self._quic, enable_webtransport=True)
         self.headers = {}  # stream id -> {name: value}
-        self.header_waiters = {}
         self.control = bytearray()  # bytes of our control stream from the relay
         self.control_id = None
         self.objects = {}  # uni stream id -> bytearray
@@ -249,7 +249,7 @@ async def run(args, checks: Checks, relay_port: int, relay: subprocess.Popen):
     config = QuicConfiguration(
         is_client=True, alpn_protocols=H3_ALPN, max_datagram_frame_size=65536
     )
-    config.verify_mode = __import__("ssl").CERT_NONE  # a development certificate
+    config.verify_mode = ssl.CERT_NONE  # a development certificate
     config.server_name = "localhost"
 
     async with connect(
