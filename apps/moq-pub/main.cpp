@@ -49,6 +49,7 @@ struct Options {
   moq::app::MoqClientOptions client;
   std::optional<double> fps;
   std::optional<uint64_t> bitrate;
+  uint64_t audio_segment_ms = 200;
   double drain_timeout = 10;
 };
 
@@ -213,6 +214,12 @@ int main(int argc, char** argv) {
                  "video bit rate for the catalog, bits/s (default: measured from the input)")
       ->envname("MOQ_PUB_BITRATE")
       ->check(CLI::PositiveNumber);
+  app.add_option("--audio-segment-ms", options.audio_segment_ms,
+                 "group audio frames into segments (one QUIC stream each) of about this many "
+                 "ms; 0: one per frame")
+      ->envname("MOQ_PUB_AUDIO_SEGMENT_MS")
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
   app.add_option("--drain-timeout", options.drain_timeout,
                  "seconds to wait at the end of input for the relay to take what is in flight")
       ->envname("MOQ_PUB_DRAIN_TIMEOUT")
@@ -229,6 +236,7 @@ int main(int argc, char** argv) {
   moq::media::SegmenterOptions segmenter;
   segmenter.frame_rate = options.fps;
   segmenter.bit_rate = options.bitrate;
+  segmenter.audio_segment_ms = options.audio_segment_ms;
 
   asio::io_context io;
   int status = 0;

@@ -117,11 +117,12 @@ Result<cache::TrackWriter*> MediaPublisher::track(const std::string& name) {
   return &inserted->second;
 }
 
-Result<void> MediaPublisher::write_single(const std::string& name, Bytes payload) {
+Result<void> MediaPublisher::write_single(const std::string& name, Bytes payload, uint64_t sequence,
+                                          int32_t priority) {
   auto writer = track(name);
   if (!writer) return writer.error();
   auto segment = (*writer)->create_segment(
-      cache::SegmentInfo{.sequence = 0, .priority = kTopPriority, .expires = std::nullopt});
+      cache::SegmentInfo{.sequence = sequence, .priority = priority, .expires = std::nullopt});
   if (!segment) return segment.error();
   if (auto r = segment->write(std::move(payload)); !r) return r;
   return segment->finish();
@@ -134,7 +135,7 @@ Result<void> MediaPublisher::handle(media::SegmenterEvent& event) {
 }
 
 Result<void> MediaPublisher::on_init(const media::InitSegment& init) {
-  if (auto r = write_single(init.track, init.bytes); !r) return r;
+  if (auto r = write_single(init.track, init.bytes, 0, kTopPriority); !r) return r;
   // The moov names the data tracks: create them all now, so subscribers may
   // ask for them before their first fragment.
   if (const media::MovieInfo* movie = segmenter().movie()) {
@@ -150,8 +151,16 @@ Result<void> MediaPublisher::on_init(const media::InitSegment& init) {
 }
 
 Result<void> MediaPublisher::on_catalog(const media::CatalogReady& catalog) {
-  spdlog::info("catalog: {}", catalog.json);
-  return write_single(std::string(media::kCatalogTrack), Bytes::copy(catalog.json));
+  spdlog::info(
+      "catalog{} (segment {}): {}",
+      catalog.provisional ? ", provisional until frame rate and bit rate are measured" : "",
+      catalog.sequence, catalog.json);
+  // Both stay cached (they never expire). A viewer that joins later is handed
+  // the highest priority first: the correction outranks the provisional one,
+  // so even a player that reads only one segment of `.catalog` gets it.
+  const int32_t priority = catalog.provisional ? kTopPriority - 1 : kTopPriority;
+  return write_single(std::string(media::kCatalogTrack), Bytes::copy(catalog.json),
+                      catalog.sequence, priority);
 }
 
 Result<void> MediaPublisher::on_fragment(const media::FragmentReady& f) {

@@ -61,8 +61,9 @@ class MediaPublisher {
   Result<void> on_fragment(const media::FragmentReady& fragment);
   // A track this publisher fills: created, or adopted from a parked request.
   Result<cache::TrackWriter*> track(const std::string& name);
-  // Writes a whole one-segment track (catalog, init).
-  Result<void> write_single(const std::string& name, Bytes payload);
+  // Writes one whole, never-expiring segment (catalog, init).
+  Result<void> write_single(const std::string& name, Bytes payload, uint64_t sequence,
+                            int32_t priority);
   void on_request(cache::TrackWriter request);
   // Once the data track names are known: serve or refuse parked requests.
   void settle_parked();

@@ -29,7 +29,11 @@ http::Response dev_http_response(const http::Request& request, const HttpRoutes&
   const bool fingerprint = request.path == "/fingerprint" || request.path == "/certificate.sha256";
   const bool metrics = request.path == "/metrics" && routes.metrics;
   const bool health = request.path == "/healthz";
-  if (!fingerprint && !metrics && !health) {
+  std::optional<http::Response> page;
+  if (!fingerprint && !metrics && !health && routes.pages) {
+    page = pages_response(request, *routes.pages);
+  }
+  if (!fingerprint && !metrics && !health && !page) {
     return with_cors(http::Response::text(404, "not found\n"));
   }
   if (request.method != "GET" && request.method != "HEAD") {
@@ -37,6 +41,7 @@ http::Response dev_http_response(const http::Request& request, const HttpRoutes&
     refused.headers.push_back({"Allow", kMethods});
     return refused;
   }
+  if (page) return std::move(*page);
   if (metrics) {
     http::Response response = with_cors(http::Response::text(200, routes.metrics()));
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -11,6 +11,7 @@
 #include "coding/result.h"
 #include "http/message.h"
 #include "http/server.h"
+#include "pages.h"
 #include "quic/tls_server.h"
 
 namespace moq::relay {
@@ -20,6 +21,7 @@ struct HttpRoutes {
   std::string fingerprint;               // lowercase hex SHA-256
   std::function<std::string()> metrics;  // Prometheus text; null: 404
   std::function<bool()> draining;        // /healthz says 503 while true
+  std::optional<PagesConfig> pages;      // the web pages (pages.h); null: none
 };
 
 // The relay's HTTP listener (`--http`, on with `--dev`): TCP on the relay's
@@ -31,6 +33,8 @@ struct HttpRoutes {
 //     self-signed certificate for WebTransport (serverCertificateHashes);
 //   GET /metrics   Prometheus text format (version 0.0.4);
 //   GET /healthz   200 "ok" while serving, 503 "draining" after SIGTERM;
+//   the web pages: /, /watch/NAME, /publish/NAME, /static/*, /api/broadcasts
+//     (pages.h);
 //   OPTIONS   a CORS preflight (204); other paths 404, other methods 405.
 //
 // It runs on the relay's io_context (libmicrohttpd in external-epoll mode):

@@ -22,11 +22,14 @@
 //                      (see --http); without --tls-cert, generate a localhost
 //                      certificate
 //   --http             serve HTTPS + plain HTTP on the TCP port of the same
-//                      number: GET /metrics (Prometheus), /healthz,
-//                      /fingerprint, /certificate.sha256
+//                      number: the web pages (/, /watch/NAME, /publish/NAME),
+//                      GET /metrics (Prometheus), /healthz, /fingerprint,
+//                      /certificate.sha256
 //   --drain-timeout S  seconds sessions get to leave after GOAWAY on SIGTERM [10]
 //   --goaway-url URL   where drained sessions may reconnect (in the GOAWAY)
 //   --threads N        worker threads (0: one per core) [0]
+//   --publisher-wait S seconds a viewer of an unpublished name waits for its
+//                      publisher before 404 (0: 404 at once) [30]
 //   --http-idle-timeout S  seconds before an idle TCP connection is closed [30]
 //   --api URL          moq-api for clustering: publishers are registered there
 //                      (409 if live on another relay, 504 if moq-api is down);
@@ -37,7 +40,9 @@
 //   --log-level LEVEL  trace|debug|info|warn|error|off [info]
 //
 // stdout gets two lines once listening ("listening: https://localhost:4443"
-// and "fingerprint: <hex>"); logs go to stderr. SIGINT/SIGTERM drain: every
+// and "fingerprint: <hex>"), and a third with the TCP listener ("pages:
+// http://localhost:4443/", the index of live broadcasts; a broadcast's player
+// is at pages/watch/NAME); logs go to stderr. SIGINT/SIGTERM drain: every
 // session gets GOAWAY, new ones get 503, and the relay exits 0 once they left
 // or after --drain-timeout (a second signal: at once).
 
@@ -112,6 +117,8 @@ int main(int argc, char** argv) {
   config.listen = *listen;
   config.quic = options.quic;
   config.threads = options.threads;
+  config.publisher_wait =
+      std::chrono::milliseconds(static_cast<int64_t>(options.publisher_wait * 1000));
   if (!options.api.empty()) {
     moq::relay::ClusterConfig cluster;
     cluster.api = options.api;
@@ -134,6 +141,13 @@ int main(int argc, char** argv) {
     moq::relay::Relay* r = relay.value().get();
     routes.metrics = [r] { return r->metrics(); };
     routes.draining = [r] { return r->draining(); };
+    moq::relay::PagesConfig pages;
+    pages.port = local.port();
+    // A development certificate is pinned by its hash (browsers refuse it
+    // otherwise); a CA-signed one needs nothing.
+    if (options.tls.dev) pages.fingerprint = tls->fingerprint_hex();
+    pages.broadcasts = [r] { return r->origins().list(); };
+    routes.pages = std::move(pages);
     auto started = moq::relay::DevHttpServer::start(io, local.address(), local.port(), tls.value(),
                                                     std::chrono::seconds(options.http_idle_timeout),
                                                     std::move(routes));
@@ -145,10 +159,20 @@ int main(int argc, char** argv) {
   const std::string fingerprint = tls->fingerprint_hex();
   std::cout << "listening: " << url << std::endl;
   std::cout << "fingerprint: " << fingerprint << std::endl;
+  // The pages: plain HTTP with --dev (http://localhost is a secure context,
+  // and the page pins the certificate by its hash), HTTPS otherwise.
+  const std::string pages_url =
+      dev ? (options.tls.dev ? "http" : "https") + url.substr(url.find("://")) + "/" : "";
+  if (dev) std::cout << "pages: " << pages_url << std::endl;
   spdlog::info("listening on {} (UDP{}), {}, {} worker thread{}", options.listen,
-               dev ? " and TCP: HTTPS + HTTP /fingerprint /metrics /healthz" : "", url,
+               dev ? " and TCP: HTTPS + HTTP: pages, /fingerprint, /metrics, /healthz" : "", url,
                relay.value()->workers(), relay.value()->workers() == 1 ? "" : "s");
   spdlog::info("certificate fingerprint (sha-256): {}", fingerprint);
+  if (dev) {
+    spdlog::info("pages: {} (a broadcast's player: {}watch/NAME)", pages_url, pages_url);
+  } else {
+    spdlog::info("pages: off (no TCP listener: --dev or --http serves them)");
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   asio::steady_timer grace(io);

@@ -10,13 +10,6 @@
 
 namespace moq::relay {
 
-struct Mirror::TrackSink {
-  explicit TrackSink(cache::TrackWriter t) : track(std::move(t)) {}
-  cache::TrackWriter track;
-  // Segments being copied in, by the owner side's number for them.
-  std::unordered_map<uint64_t, cache::SegmentWriter> segments;
-};
-
 namespace {
 
 using Sink = Mirror::TrackSink;
@@ -124,16 +117,23 @@ asio::awaitable<void> serve_requests(std::weak_ptr<Mirror> mirror, cache::Broadc
   for (;;) {
     auto request = co_await writer.next_request();
     if (!request || mirror.expired()) co_return;
-    auto sink = std::make_shared<Sink>(std::move(*request));
     // Tracks that ended are forgotten (a failed one may be asked for again).
     std::erase_if(*sinks, [](const auto& s) { return s->track.closed().has_value(); });
-    sinks->push_back(sink);
-    std::string name = sink->track.name();
-    asio::co_spawn(owner, forward_track(source, std::move(name), sink, home), asio::detached);
+    sinks->push_back(fill_track(std::move(*request), home, owner, source));
   }
 }
 
 }  // namespace
+
+std::shared_ptr<Mirror::TrackSink> fill_track(cache::TrackWriter track, asio::any_io_executor home,
+                                              asio::any_io_executor owner,
+                                              cache::BroadcastReader source) {
+  auto sink = std::make_shared<Sink>(std::move(track));
+  std::string name = sink->track.name();
+  asio::co_spawn(owner, forward_track(std::move(source), std::move(name), sink, std::move(home)),
+                 asio::detached);
+  return sink;
+}
 
 Mirror::Mirror(asio::any_io_executor home, asio::any_io_executor owner,
                cache::BroadcastReader source,

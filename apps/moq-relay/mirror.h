@@ -32,7 +32,13 @@ class Mirror : public std::enable_shared_from_this<Mirror> {
   // What this worker's subscriber sessions serve (home thread only).
   const cache::BroadcastReader& broadcast() const { return reader_; }
 
-  struct TrackSink;
+  // One track filled from the source (see fill_track).
+  struct TrackSink {
+    explicit TrackSink(cache::TrackWriter t) : track(std::move(t)) {}
+    cache::TrackWriter track;
+    // Segments being copied in, by the owner side's number for them.
+    std::unordered_map<uint64_t, cache::SegmentWriter> segments;
+  };
 
  private:
   Mirror(asio::any_io_executor home, asio::any_io_executor owner, cache::BroadcastReader source,
@@ -46,6 +52,14 @@ class Mirror : public std::enable_shared_from_this<Mirror> {
   // Home: the mirrored tracks (shared with the request loop).
   std::shared_ptr<std::vector<std::shared_ptr<TrackSink>>> sinks_;
 };
+
+// Fills `track` (a track request of a broadcast on `home`, the calling
+// thread) with the track of the same name of `source`, a broadcast that lives
+// on `owner` (which may be `home`): its segments and chunks as the source's
+// cache holds them, no copy. Forwarding lasts while the returned sink lives.
+std::shared_ptr<Mirror::TrackSink> fill_track(cache::TrackWriter track, asio::any_io_executor home,
+                                              asio::any_io_executor owner,
+                                              cache::BroadcastReader source);
 
 // The mirrors of one worker, by the origin token of what they mirror: every
 // session of the worker that wants the same foreign broadcast shares one.

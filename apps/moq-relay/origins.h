@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -7,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/broadcast.h"
 
@@ -34,6 +36,14 @@ class Origins {
     cache::BroadcastReader broadcast;
   };
 
+  // What the relay's index page shows of a live broadcast.
+  struct Listing {
+    std::string name;
+    std::chrono::system_clock::time_point started;
+    std::shared_ptr<const std::string> catalog;  // the newest `.catalog`; null: none yet
+    size_t viewers = 0;                          // subscriber sessions it serves here
+  };
+
   // Registers a publisher for `name` on worker `owner`; nullopt when the
   // name is live already. The returned token identifies this publisher for
   // remove().
@@ -47,9 +57,21 @@ class Origins {
 
   size_t size() const;
 
+  // For the index (issue 11): the catalog a publisher's broadcast carries,
+  // and the viewers it serves, both kept by the name's current publisher
+  // `token` (calls about an older publisher of the name are ignored).
+  void set_catalog(const std::string& name, uint64_t token, std::string catalog);
+  void add_viewers(const std::string& name, uint64_t token, int delta);
+  // Every live broadcast, by name.
+  std::vector<Listing> list() const;
+
  private:
+  struct Entry {
+    Live live;
+    Listing listing;
+  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Live> live_;
+  std::unordered_map<std::string, Entry> live_;
   uint64_t next_token_ = 1;
 };
 

@@ -22,6 +22,7 @@
 #include "mirror.h"
 #include "session/handshake.h"
 #include "session/session.h"
+#include "waiting.h"
 #include "wire/setup.h"
 
 namespace moq::relay {
@@ -30,7 +31,7 @@ namespace moq::relay {
 // its own thread touches it (the relay's other threads post to it).
 struct Worker {
   Worker(unsigned i, asio::any_io_executor ex)
-      : index(i), executor(ex), mirrors(ex), sample_timer(ex) {}
+      : index(i), executor(ex), mirrors(ex), waiting(ex), sample_timer(ex) {}
   const unsigned index;
   const asio::any_io_executor executor;
   std::shared_ptr<Origins> origins;                               // every worker's
@@ -39,7 +40,8 @@ struct Worker {
   std::shared_ptr<RelayShared> shared;
   std::shared_ptr<MetricsBoard> board;
   RelayConfig config;
-  Mirrors mirrors;  // other workers' broadcasts, as seen here
+  Mirrors mirrors;      // other workers' broadcasts, as seen here
+  WaitingRoom waiting;  // viewers that came before their publisher
   std::unique_ptr<wt::Server> server;
 
   // The MoQ sessions past SETUP, for GOAWAY and /metrics.
@@ -192,6 +194,39 @@ void release_on_worker0(const Worker& w, T handle) {
   asio::post((*w.executors)[0], [h = std::move(handle)]() mutable { h.reset(); });
 }
 
+// The index page lists each broadcast with its tracks: this reads the
+// broadcast's `.catalog` like any viewer (one upstream SUBSCRIBE, shared with
+// the viewers'), and lists the newest complete segment (a publisher may
+// publish a corrected catalog later). Ends with the track, i.e. with the
+// broadcast; a publisher without a catalog answers 404 and that is all.
+asio::awaitable<void> watch_catalog(cache::BroadcastReader broadcast,
+                                    std::shared_ptr<Origins> origins, std::string name,
+                                    uint64_t token) {
+  constexpr size_t kMaxCatalogBytes = 64 * 1024;
+  auto track = broadcast.request_track(".catalog");
+  if (!track) co_return;
+  std::optional<uint64_t> newest;
+  for (;;) {
+    auto segment = co_await track->next_segment();
+    if (!segment) co_return;
+    if (newest && segment->sequence() < *newest) continue;
+    std::string text;
+    bool complete = false;
+    for (;;) {
+      auto chunk = co_await segment->next_chunk();
+      if (!chunk) {
+        complete = chunk.error().is_closed();
+        break;
+      }
+      if (text.size() + chunk->size() > kMaxCatalogBytes) break;
+      text.append(chunk->view());
+    }
+    if (!complete) continue;
+    newest = segment->sequence();
+    origins->set_catalog(name, token, std::move(text));
+  }
+}
+
 // Publisher: registers the broadcast under `name` for as long as the session
 // lives (locally, and in moq-api when clustered). The session's subscriber
 // half fills it on demand.
@@ -238,6 +273,7 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
   std::shared_ptr<session::Session> session = accepted.value();
   LiveSessionGuard registered(*w, wire::Role::kPublisher, session);
   (void)session->subscribe(std::move(writer));
+  asio::co_spawn(w->executor, watch_catalog(reader, w->origins, name, *token), asio::detached);
   Error end = co_await session->run();
   // run() closed the broadcast: every subscriber's tracks are reset with its
   // end code. Free the name for the next publisher.
@@ -257,8 +293,9 @@ asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::
   if (!accepted) co_return accepted.error();
   std::shared_ptr<session::Session> session = accepted.value();
   LiveSessionGuard registered(*w, wire::Role::kSubscriber, session);
-  std::shared_ptr<Upstream> upstream;  // held while this session lives
-  std::shared_ptr<Mirror> mirror;      // ditto
+  std::shared_ptr<Upstream> upstream;         // held while this session lives
+  std::shared_ptr<Mirror> mirror;             // ditto
+  std::shared_ptr<WaitingBroadcast> waiting;  // ditto
   auto serve_from = [&](unsigned owner, uint64_t key, const cache::BroadcastReader& broadcast) {
     if (owner == w->index) {
       (void)session->publish(broadcast);
@@ -267,15 +304,26 @@ asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::
     mirror = w->mirrors.get(key, (*w->executors)[owner], broadcast);
     (void)session->publish(mirror->broadcast());
   };
+  // Counted as a viewer of the broadcast it is served (for the index page).
+  std::optional<uint64_t> viewing;
   if (auto live = w->origins->find(name)) {
     serve_from(live->owner, live->token, live->broadcast);
+    viewing = live->token;
+    w->origins->add_viewers(name, live->token, 1);
   } else if (w->cluster) {
     upstream = co_await asio::co_spawn((*w->executors)[0], upstream_on_worker0(w->cluster, name),
                                        asio::use_awaitable);
     // Upstream ids and origin tokens are apart: the top bit tells them.
     serve_from(0, upstream->id() | (uint64_t{1} << 63), upstream->broadcast());
+  } else if (w->config.publisher_wait.count() > 0) {
+    waiting = w->waiting.get(name, w->origins, w->executors, w->config.publisher_wait);
+    waiting->join();
+    (void)session->publish(waiting->broadcast());
   }
   Error end = co_await session->run();
+  if (viewing) w->origins->add_viewers(name, *viewing, -1);
+  if (waiting) waiting->leave();
+  waiting.reset();
   mirror.reset();
   release_on_worker0(*w, std::move(upstream));
   co_return end;

@@ -33,6 +33,10 @@ struct RelayConfig {
   // Worker threads, each with its own event loop and UDP socket on the port
   // (0: one per core).
   unsigned threads = 1;
+  // A viewer of a name nobody publishes (here; in a cluster, see Cluster)
+  // has its SUBSCRIBEs held this long for a publisher (waiting.h); 0: 404 at
+  // once.
+  std::chrono::milliseconds publisher_wait{30'000};
 };
 
 struct Worker;
@@ -54,7 +58,9 @@ struct RelayShared {
 //    every subscriber's tracks with the session's end code) and frees the
 //    name.
 //  - subscriber: the session's publisher half serves the broadcast that is
-//    live when it connects; with none, every SUBSCRIBE is answered 404.
+//    live when it connects; with none, its SUBSCRIBEs are held for up to
+//    RelayConfig::publisher_wait and served once the name is published
+//    (WaitingBroadcast), then answered 404.
 //  - both: refused with 300. Versions other than KIXEL_00: 406.
 //
 // In a cluster (RelayConfig::cluster):

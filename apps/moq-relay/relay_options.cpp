@@ -22,6 +22,13 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
       ->envname("MOQ_RELAY_THREADS")
       ->check(CLI::Range(0u, 256u))
       ->option_text("N [0: one per core]");
+  app.add_option("--publisher-wait", options.publisher_wait,
+                 "seconds a viewer of a name nobody publishes yet waits: its SUBSCRIBEs are "
+                 "held and served once the name is published, else answered 404 (0: at once; "
+                 "single relay: a clustered one asks moq-api)")
+      ->envname("MOQ_RELAY_PUBLISHER_WAIT")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   app.add_option("--tls-root", options.roots,
                  "PEM root certificate trusted when connecting to other relays (repeatable; "
                  "default: the system roots). Relays sharing one self-signed certificate "
@@ -45,7 +52,8 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
       ->check(CLI::Range(0.1, 599.0))
       ->capture_default_str();
   app.add_flag("--http", options.http,
-               "serve HTTPS and plain HTTP on the TCP port of the same number: GET /metrics "
+               "serve HTTPS and plain HTTP on the TCP port of the same number: the web pages "
+               "(/ lists the live broadcasts, /watch/NAME plays one), GET /metrics "
                "(Prometheus), /healthz, /fingerprint (always on with --dev)")
       ->envname("MOQ_RELAY_HTTP");
   app.add_option("--drain-timeout", options.drain_timeout,

@@ -23,8 +23,9 @@ struct RelayOptions {
   double drain_timeout = 10;       // --drain-timeout: seconds sessions get after GOAWAY
   std::string goaway_url;          // --goaway-url: where drained sessions may reconnect
   std::string log_level = "info";
-  quic::QuicConfig quic;  // --congestion-control, --idle-timeout
-  unsigned threads = 0;   // --threads: worker threads (0: one per core)
+  quic::QuicConfig quic;       // --congestion-control, --idle-timeout
+  unsigned threads = 0;        // --threads: worker threads (0: one per core)
+  double publisher_wait = 30;  // --publisher-wait: seconds a viewer's SUBSCRIBEs wait
 };
 
 void add_relay_options(CLI::App& app, RelayOptions& options);

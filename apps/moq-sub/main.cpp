@@ -50,6 +50,7 @@ struct Options {
   moq::app::MoqClientOptions client;
   std::vector<std::string> tracks;
   bool catalog_only = false;
+  bool from_start = false;
 };
 
 using moq::app::kExitConnection;
@@ -102,6 +103,7 @@ class SubApp {
 
     subscriber_.emplace(io_.get_executor(), std::move(reader),
                         [this](moq::Bytes bytes) { output_.write(std::move(bytes)); });
+    subscriber_->set_from_start(options_.from_start);
     auto json = co_await subscriber_->read_catalog_json();
     if (status_) co_return;
     if (!json)
@@ -200,6 +202,10 @@ int main(int argc, char** argv) {
                  "data track to subscribe (repeatable; default: every track of the catalog)")
       ->envname("MOQ_SUB_TRACK")
       ->delimiter(',');
+  app.add_flag("--from-start", options.from_start,
+               "start at the oldest group the relay still caches (default: the newest, the "
+               "live edge)")
+      ->envname("MOQ_SUB_FROM_START");
   app.add_flag("--catalog", options.catalog_only, "print the catalog JSON and exit")
       ->envname("MOQ_SUB_CATALOG");
   app.set_version_flag("--version", "moq-sub 0.1.0");

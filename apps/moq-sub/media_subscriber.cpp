@@ -21,6 +21,9 @@ constexpr std::chrono::milliseconds kReorderStep{5};
 // Ready segments spanning more media time than this (priority = decode time
 // in ms) at the start are a relay's cache, not live arrivals (see run_data).
 constexpr std::chrono::milliseconds kLiveSpan{500};
+// From the start: how long the first segment waits for older cached ones,
+// which the relay sends after newer ones.
+constexpr std::chrono::milliseconds kStartWindow{300};
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
@@ -199,7 +202,11 @@ asio::awaitable<void> MediaSubscriber::run_data(cache::TrackReader track) {
     }
     collect();
     if (ready.empty()) continue;
-    if (!newest && ready.size() > 1) {
+    if (!newest && from_start_) {
+      co_await sleep_for(kStartWindow);
+      collect();
+    }
+    if (!newest && ready.size() > 1 && !from_start_) {
       // The first segment. A late joiner gets the relay's cache (seconds of
       // segments, newest first): start at the newest, the live edge. Segments
       // only a moment apart are live ones that queued up: keep them all.

@@ -39,7 +39,9 @@ struct SubscribeStats {
 // missing, a short reorder window lets it catch up. A segment older than one
 // already written is skipped (the output never goes back in time). A late
 // joiner, who gets the relay's cached segments (seconds of them) newest
-// first, starts at the newest one: the live edge, at a keyframe.
+// first, starts at the newest one: the live edge, at a keyframe; or, with
+// set_from_start(), at the oldest one, after a moment (kStartWindow) for the
+// cached segments to arrive.
 class MediaSubscriber {
  public:
   using Sink = std::function<void(Bytes)>;
@@ -54,6 +56,10 @@ class MediaSubscriber {
   // every one of them and the init track ended. Ok when they all ended
   // cleanly; otherwise the first error.
   asio::awaitable<Result<void>> run(media::Catalog catalog, std::vector<std::string> data_tracks);
+
+  // Start every data track at the oldest cached segment instead of the
+  // newest (call before run()).
+  void set_from_start(bool from_start) { from_start_ = from_start; }
 
   const SubscribeStats& stats() const { return stats_; }
   const media::Fmp4Writer& writer() const { return writer_; }
@@ -72,6 +78,7 @@ class MediaSubscriber {
   media::Fmp4Writer writer_;
   async::Notify changed_;
   bool init_written_ = false;
+  bool from_start_ = false;
   size_t tasks_ = 0;
   std::optional<Error> error_;
   SubscribeStats stats_;

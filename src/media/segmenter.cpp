@@ -81,7 +81,7 @@ Result<void> Segmenter::on_moov(const Box& box, std::vector<SegmenterEvent>& out
   init.insert(init.end(), box.bytes.data(), box.bytes.data() + box.bytes.size());
   out.push_back(InitSegment{options_.init_track, Bytes(std::move(init))});
 
-  if (!catalog_waiting()) emit_catalog(out);
+  emit_catalog(out, !catalog_waiting());
   return {};
 }
 
@@ -122,19 +122,27 @@ Result<void> Segmenter::on_mdat(const Box& box, std::vector<SegmenterEvent>& out
   f.decode_ms = ticks_to_millis(decode, info.timescale);
   f.priority = static_cast<int32_t>(f.decode_ms & 0x7fffffffu);
   f.expires_seconds = options_.expires_seconds;
-  // A segment starts at each keyframe fragment; the first fragment of a track
-  // opens one even if it is not a keyframe, so no data is dropped.
-  f.new_segment = !t.started || f.info.first_is_keyframe;
-  if (f.new_segment) ++t.next_sequence;
+  // A segment starts at each keyframe fragment (audio: the first one at
+  // least audio_segment_ms into the open segment); the first fragment of a
+  // track opens one even if it is not a keyframe, so no data is dropped.
+  bool boundary = f.info.first_is_keyframe;
+  if (info.kind == TrackKind::kAudio && t.started) {
+    boundary = boundary && f.decode_ms >= t.segment_start_ms + options_.audio_segment_ms;
+  }
+  f.new_segment = !t.started || boundary;
+  if (f.new_segment) {
+    ++t.next_sequence;
+    t.segment_start_ms = f.decode_ms;
+  }
   t.started = true;
   f.sequence = t.next_sequence - 1;
   f.moof = pending_moof_->bytes;
   f.mdat = box.bytes;
   pending_moof_.reset();
 
-  if (!catalog_sent_) {
+  if (!catalog_final_) {
     measure(t, f.info, f.moof.size() + f.mdat.size());
-    if (!catalog_waiting()) emit_catalog(out);
+    if (!catalog_waiting()) emit_catalog(out, true);
   }
   out.push_back(std::move(f));
   return {};
@@ -165,7 +173,7 @@ bool Segmenter::catalog_waiting() const {
   return false;
 }
 
-void Segmenter::emit_catalog(std::vector<SegmenterEvent>& out) {
+void Segmenter::emit_catalog(std::vector<SegmenterEvent>& out, bool final) {
   CatalogReady ready;
   for (const TrackInfo& info : movie_.tracks) {
     if (info.kind == TrackKind::kOther || info.codec.empty()) continue;
@@ -204,7 +212,11 @@ void Segmenter::emit_catalog(std::vector<SegmenterEvent>& out) {
     ready.catalog.tracks.push_back(std::move(c));
   }
   ready.json = to_json(ready.catalog);
-  catalog_sent_ = true;
+  catalog_final_ = catalog_final_ || final;
+  if (catalog_sequence_ > 0 && ready.json == last_catalog_json_) return;  // nothing new
+  ready.sequence = catalog_sequence_++;
+  ready.provisional = !final;
+  last_catalog_json_ = ready.json;
   out.push_back(std::move(ready));
 }
 
@@ -213,7 +225,7 @@ Result<void> Segmenter::finish(std::vector<SegmenterEvent>& out) {
   if (first_box_) return fail("empty input: not an MP4 stream");
   if (!moov_seen_) return fail("end of input before the 'moov' box");
   if (pending_moof_) return fail("end of input between a 'moof' and its 'mdat'");
-  if (!catalog_sent_) emit_catalog(out);
+  if (!catalog_final_) emit_catalog(out, true);
   return {};
 }
 

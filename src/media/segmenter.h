@@ -18,17 +18,21 @@ namespace moq::media {
 
 // How the publisher fills the catalog's frame_rate and bit_rate.
 //
+// The catalog goes out as soon as the moov is read, so that viewers can start
+// with the broadcast's first group: values not given, not declared (btrt,
+// esds) and not yet measured are left out, except frame_rate, which falls
+// back to `fallback_frame_rate` (players require it).
+//
 // Detection policy (for each video track whose value is not given): measure
 // the track's fragments from its first one until at least `detect_min_ms` of
 // media time has passed AND the next keyframe fragment starts (so whole GOPs
 // are measured: bytes of moof+mdat and sample count over summed sample
-// durations), or until `detect_max_ms` have passed for very long GOPs. The
-// catalog is held back until every such video track is measured (about one
-// second for usual live settings), or until end of input. When nothing was
-// given, measured or declared (btrt), frame_rate falls back to
-// `fallback_frame_rate` (the player requires it) and bit_rate is left out.
-// Audio tracks never hold the catalog back: their bit_rate comes from the
-// esds/btrt average when declared, else from whatever was measured by then.
+// durations), or until `detect_max_ms` have passed for very long GOPs. Once
+// every such video track is measured (about one second for usual live
+// settings), or at end of input, a corrected catalog follows if the measured
+// values differ: the next segment of `.catalog`, which players follow.
+// Audio tracks never wait: their bit_rate comes from the esds/btrt average
+// when declared, else from whatever was measured by then.
 struct SegmenterOptions {
   std::optional<double> frame_rate;  // video, e.g. from --fps
   std::optional<uint64_t> bit_rate;  // video, e.g. from --bitrate
@@ -37,6 +41,11 @@ struct SegmenterOptions {
   uint64_t detect_max_ms = 5000;
   double fallback_frame_rate = 24;
   uint64_t expires_seconds = 10;  // of every data segment
+  // Audio frames are each a keyframe: a segment (one QUIC stream per viewer)
+  // per frame would be ~47 streams a second. A new audio segment starts at
+  // the first frame at least this long after the current one's start (0: a
+  // segment per fragment). Every segment stays decodable on its own.
+  uint64_t audio_segment_ms = 200;
   uint64_t max_box_size = kDefaultMaxBoxSize;
 };
 
@@ -46,10 +55,14 @@ struct InitSegment {
   Bytes bytes;
 };
 
-// The catalog is known: the single segment of `.catalog`.
+// A catalog to publish as segment `sequence` of `.catalog`: the first right
+// after the moov (`provisional` when measurements are still to come), then
+// at most one correction.
 struct CatalogReady {
   Catalog catalog;
   std::string json;
+  uint64_t sequence = 0;
+  bool provisional = false;
 };
 
 // One moof+mdat pair to append to a data track. When `new_segment` is set the
@@ -87,7 +100,8 @@ class Segmenter {
   Result<void> finish(std::vector<SegmenterEvent>& out);
 
   const MovieInfo* movie() const { return moov_seen_ ? &movie_ : nullptr; }
-  bool catalog_sent() const { return catalog_sent_; }
+  // The catalog is final: measured, or nothing to measure.
+  bool catalog_final() const { return catalog_final_; }
 
  private:
   struct Measure {
@@ -101,7 +115,8 @@ class Segmenter {
     std::string name;
     bool started = false;
     uint64_t next_sequence = 0;
-    uint64_t next_decode = 0;  // used when a traf has no tfdt
+    uint64_t next_decode = 0;       // used when a traf has no tfdt
+    uint64_t segment_start_ms = 0;  // decode time of the open segment's start
     Measure measure;
   };
 
@@ -111,7 +126,8 @@ class Segmenter {
   Result<void> on_mdat(const Box& box, std::vector<SegmenterEvent>& out);
   void measure(TrackState& t, const TrackFragment& f, uint64_t bytes);
   bool catalog_waiting() const;
-  void emit_catalog(std::vector<SegmenterEvent>& out);
+  // Emits the catalog as it stands, unless it equals the last one emitted.
+  void emit_catalog(std::vector<SegmenterEvent>& out, bool final);
 
   SegmenterOptions options_;
   std::optional<Error> error_;
@@ -120,7 +136,9 @@ class Segmenter {
   bool moov_seen_ = false;
   MovieInfo movie_;
   std::map<uint32_t, TrackState> tracks_;
-  bool catalog_sent_ = false;
+  bool catalog_final_ = false;
+  uint64_t catalog_sequence_ = 0;
+  std::string last_catalog_json_;
   std::optional<Box> pending_moof_;
   TrackFragment pending_info_;
 };

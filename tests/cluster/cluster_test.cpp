@@ -51,10 +51,12 @@ TEST_F(ClusterTest, FiveSubscribersOnBShareOneUpstreamSessionToA) {
   for (auto& s : subs)
     expect_segments(*s->tracks["video"], "video", 7);
 
-  // One upstream session and one upstream SUBSCRIBE, however many subscribers.
+  // One upstream session and one upstream SUBSCRIBE, however many subscribers
+  // (the publisher's other SUBSCRIBE is relay A's own, of .catalog, for its
+  // index page).
   EXPECT_EQ(a_.count_log_lines({"session start", "path '/show'", "role subscriber"}), 1u);
   EXPECT_EQ(b_.count_log_lines({"upstream start", "'show'"}), 1u);
-  EXPECT_EQ(pub->session->publisher_stats().subscriptions, 1u);
+  EXPECT_EQ(pub->session->publisher_stats().subscriptions, 2u);
 
   // The publisher leaves cleanly: the registration goes, and B's subscribers'
   // tracks end cleanly; their sessions stay (issue 9).

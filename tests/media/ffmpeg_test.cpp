@@ -155,6 +155,43 @@ TEST_F(FfmpegTest, AacLc) {
   EXPECT_EQ(a->sample_size, 16);
 }
 
+// AAC frames (1024 samples, 21.3 ms at 48 kHz) are all keyframes: grouped
+// into segments of about 200 ms instead of one segment (one QUIC stream per
+// viewer) per frame.
+TEST_F(FfmpegTest, AudioFramesAreGroupedIntoSegmentsOfAbout200Ms) {
+  const std::string path = make("aac2s.mp4", std::string(kAudioIn) + "-t 2 -ac 1 -c:a aac");
+  auto audio_segments = [&](uint64_t segment_ms, size_t& fragments) {
+    SegmenterOptions opt;
+    opt.audio_segment_ms = segment_ms;
+    Ingested in = ingest(path, opt);
+    EXPECT_EQ(in.error, "");
+    std::vector<uint64_t> starts;  // decode ms of each segment's first fragment
+    fragments = 0;
+    for (const auto& e : in.events) {
+      const auto* f = std::get_if<FragmentReady>(&e);
+      if (!f) continue;
+      ++fragments;
+      if (f->new_segment) {
+        EXPECT_EQ(f->sequence, starts.size());
+        starts.push_back(f->decode_ms);
+      }
+    }
+    return starts;
+  };
+  size_t fragments = 0;
+  const auto grouped = audio_segments(200, fragments);
+  EXPECT_GE(fragments, 90u);  // 2 s of 21.3 ms frames
+  ASSERT_GE(grouped.size(), 9u);
+  EXPECT_LE(grouped.size(), 11u);
+  for (size_t i = 1; i < grouped.size(); ++i) {
+    EXPECT_GE(grouped[i] - grouped[i - 1], 200u) << i;
+    EXPECT_LT(grouped[i] - grouped[i - 1], 200u + 22u) << i;  // within one frame of 200 ms
+  }
+  // 0: the old behaviour, a segment per frame.
+  size_t fragments_ungrouped = 0;
+  EXPECT_EQ(audio_segments(0, fragments_ungrouped).size(), fragments_ungrouped);
+}
+
 TEST_F(FfmpegTest, Opus) {
   if (!has_encoder("libopus")) GTEST_SKIP() << "no libopus";
   const std::string path = make("opus.mp4", std::string(kAudioIn) + "-t 1 -ac 2 -c:a libopus");
@@ -247,14 +284,22 @@ TEST_F(FfmpegTest, CatalogForVideoAndAudio) {
                          "-c:a aac -ac 1");
   Ingested in = ingest(path);
   ASSERT_EQ(in.error, "");
+  // A provisional catalog before any fragment; the measured one (newest)
+  // after about a second of media.
   const CatalogReady* cat = nullptr;
   size_t fragments_before = 0;
+  size_t fragments_before_first = SIZE_MAX;
   for (const auto& e : in.events) {
-    if (auto* c = std::get_if<CatalogReady>(&e)) cat = c;
-    if (std::holds_alternative<FragmentReady>(e) && !cat) ++fragments_before;
+    if (auto* c = std::get_if<CatalogReady>(&e)) {
+      cat = c;
+      fragments_before_first = std::min(fragments_before_first, fragments_before);
+    }
+    if (std::holds_alternative<FragmentReady>(e) && (!cat || cat->provisional)) ++fragments_before;
   }
   ASSERT_NE(cat, nullptr);
-  EXPECT_GT(fragments_before, 30u);  // held back for about a second to measure
+  EXPECT_EQ(fragments_before_first, 0u);
+  EXPECT_FALSE(cat->provisional);
+  EXPECT_GT(fragments_before, 30u);  // measured over about a second
   const auto j = nlohmann::json::parse(cat->json);
   ASSERT_EQ(j["tracks"].size(), 2u);
   const auto& v = j["tracks"][0];
@@ -281,12 +326,17 @@ TEST_F(FfmpegTest, CatalogForVideoAndAudio) {
   EXPECT_EQ(a["sample_rate"], 48000);
   EXPECT_EQ(a["sample_size"], 16);
 
-  // Audio frames are all sync samples: each fragment opens a segment.
+  // Audio frames are all sync samples, grouped into segments of ~200 ms.
+  size_t audio_fragments = 0, audio_segments = 0;
   for (const auto& e : in.events) {
     if (auto* f = std::get_if<FragmentReady>(&e); f && f->track == "2") {
-      EXPECT_TRUE(f->new_segment);
+      EXPECT_TRUE(f->info.first_is_keyframe);
+      ++audio_fragments;
+      audio_segments += f->new_segment ? 1 : 0;
     }
   }
+  EXPECT_GE(audio_fragments, 90u);
+  EXPECT_LE(audio_segments, 11u);
 }
 
 // Publisher segments -> subscriber writer (chunks split at random, tracks

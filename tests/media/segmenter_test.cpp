@@ -23,11 +23,17 @@ struct Outcome {
     }
     return out;
   }
-  const CatalogReady* catalog() const {
+  // Every catalog emitted, in order; catalog() is the newest.
+  std::vector<const CatalogReady*> catalogs() const {
+    std::vector<const CatalogReady*> out;
     for (const auto& e : events) {
-      if (auto* c = std::get_if<CatalogReady>(&e)) return c;
+      if (auto* c = std::get_if<CatalogReady>(&e)) out.push_back(c);
     }
-    return nullptr;
+    return out;
+  }
+  const CatalogReady* catalog() const {
+    auto all = catalogs();
+    return all.empty() ? nullptr : all.back();
   }
 };
 
@@ -147,12 +153,22 @@ TEST(Segmenter, DetectsFrameRateAndBitRateFromTheFirstGops) {
   ASSERT_EQ(run.error, "");
   const CatalogReady* cat_ev = run.catalog();
   ASSERT_NE(cat_ev, nullptr);
-  // Held back until the 4th keyframe (frame 30) arrived.
+  // A provisional catalog at once (right after the init segment), so viewers
+  // can start; the measured one when the 4th keyframe (frame 30) arrived.
+  const auto all = run.catalogs();
+  ASSERT_EQ(all.size(), 2u);
+  ASSERT_TRUE(std::holds_alternative<CatalogReady>(run.events[1]));
+  EXPECT_TRUE(all[0]->provisional);
+  EXPECT_EQ(all[0]->sequence, 0u);
+  EXPECT_EQ(all[0]->catalog.tracks.at(0).frame_rate, 24.0);  // the fallback
+  EXPECT_FALSE(all[0]->catalog.tracks.at(0).bit_rate);       // not known yet
+  EXPECT_FALSE(all[1]->provisional);
+  EXPECT_EQ(all[1]->sequence, 1u);
   size_t catalog_at = 0;
   for (size_t i = 0; i < run.events.size(); ++i) {
     if (std::holds_alternative<CatalogReady>(run.events[i])) catalog_at = i;
   }
-  EXPECT_EQ(catalog_at, 1u + 30u);  // init, then 30 fragments
+  EXPECT_EQ(catalog_at, 1u + 1u + 30u);  // init, provisional catalog, then 30 fragments
   const CatalogTrack& t = cat_ev->catalog.tracks.at(0);
   EXPECT_EQ(t.frame_rate, 30.0);
   const size_t per_frame =
@@ -170,7 +186,7 @@ TEST(Segmenter, LongGopStopsDetectionAtTheCap) {
   for (size_t i = 0; i < run.events.size(); ++i) {
     if (std::holds_alternative<CatalogReady>(run.events[i])) catalog_at = i;
   }
-  EXPECT_EQ(catalog_at, 1u + 59u);  // emitted as the 60th frame (2 s) completes it
+  EXPECT_EQ(catalog_at, 2u + 59u);  // emitted as the 60th frame (2 s) completes it
 }
 
 TEST(Segmenter, ShortInputStillGetsACatalogAtEnd) {
@@ -186,6 +202,9 @@ TEST(Segmenter, GivenValuesWin) {
   opt.frame_rate = 24;
   opt.bit_rate = 1500000;
   Outcome run = ingest(video_stream(10, 5), opt);
+  // Nothing to measure: one catalog, final from the start.
+  ASSERT_EQ(run.catalogs().size(), 1u);
+  EXPECT_FALSE(run.catalog()->provisional);
   const CatalogTrack& t = run.catalog()->catalog.tracks.at(0);
   EXPECT_EQ(t.frame_rate, 24.0);
   EXPECT_EQ(t.bit_rate, 1500000u);

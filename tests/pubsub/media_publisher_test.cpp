@@ -135,11 +135,15 @@ TEST_F(MediaPublisherTest, FillsCatalogInitAndDataTracksAsTheSpecSays) {
   // The broadcast is over: no new tracks.
   EXPECT_FALSE(reader.request_track("1"));
 
-  // .catalog: one segment, sequence 0, top priority, never expires.
+  // .catalog: a provisional segment 0 right after the moov (so viewers can
+  // start at once), then the measured one, segment 1; neither expires, and
+  // the newer outranks the older for viewers that join later.
   std::optional<Error> end;
   auto catalog_segments = drain(*catalog, &end);
-  ASSERT_EQ(catalog_segments.size(), 1u);
-  const Segment& c = catalog_segments.at(0);
+  ASSERT_EQ(catalog_segments.size(), 2u);
+  EXPECT_EQ(catalog_segments.at(0).info.priority, std::numeric_limits<int32_t>::max() - 1);
+  EXPECT_TRUE(catalog_segments.at(0).info.never_expires());
+  const Segment& c = catalog_segments.at(1);
   EXPECT_EQ(c.info.priority, std::numeric_limits<int32_t>::max());
   EXPECT_TRUE(c.info.never_expires());
   std::string json;
@@ -164,7 +168,8 @@ TEST_F(MediaPublisherTest, FillsCatalogInitAndDataTracksAsTheSpecSays) {
     init_bytes += chunk.view();
   EXPECT_EQ(init_bytes, in_.init);
 
-  // Data tracks: a segment per keyframe fragment (every AAC frame is one),
+  // Data tracks: a segment per keyframe fragment (audio: about 200 ms of
+  // frames, each starting at a sync sample),
   // sequence from 0, priority = decode time in ms, 10 s expiry, chunks =
   // moof and mdat of each fragment in order.
   const auto per_track = in_.per_track();

@@ -316,16 +316,26 @@ TEST_F(PubSubTest, LateSubscriberStartsAtAKeyframe) {
 
   const std::string out = path("late.mp4");
   const std::string catalog = path("catalog.json");
-  std::optional<Process> sub, catalog_sub;
+  const std::string from_start = path("from-start.mp4");
+  std::optional<Process> sub, catalog_sub, from_start_sub;
   ASSERT_NO_FATAL_FAILURE(feed_live(pub, in, 2.0, [&](uint64_t ms) {
     if (ms >= 3000 && !sub) {
       sub.emplace(start_sub(relay, "late", out));
       catalog_sub.emplace(start_sub(relay, "late", catalog, {"--catalog"}));
+      from_start_sub.emplace(start_sub(relay, "late", from_start, {"--from-start"}));
     }
   }));
   ASSERT_TRUE(sub);
   EXPECT_EQ(pub.wait(20s), std::optional<int>(0)) << read_file(path("pub-late.err"));
   EXPECT_EQ(sub->wait(20s), std::optional<int>(0)) << read_file(out + ".err");
+  EXPECT_EQ(from_start_sub->wait(20s), std::optional<int>(0)) << read_file(from_start + ".err");
+
+  // --from-start: every input fragment from the first (still cached: the
+  // segments expire after 10 s), and it decodes.
+  const Mp4File all = parse_mp4(read_file(from_start));
+  ASSERT_TRUE(all.error.empty()) << all.error;
+  EXPECT_EQ(all.per_track(), in.per_track());
+  EXPECT_EQ(decode_errors(from_start), "");
   EXPECT_EQ(catalog_sub->wait(5s), std::optional<int>(0)) << read_file(catalog + ".err");
 
   // The catalog: one video and one audio entry with detected values.
@@ -414,11 +424,12 @@ TEST_F(PubSubTest, SubscriberExitsZeroWhenThePublisherIsKilled) {
 }
 
 // stdin may be a regular file; the publisher exits 0 at its end, and then
-// the broadcast is gone (404 for a new subscriber).
+// the broadcast is gone (404 for a new subscriber once the relay's
+// --publisher-wait for a new publisher passed).
 TEST_F(PubSubTest, PublishFromFileThenBroadcastIsGone) {
   const std::string input = make_input("short.mp4", 2);
   Relay relay;
-  ASSERT_NO_FATAL_FAILURE(start_relay(relay));
+  ASSERT_NO_FATAL_FAILURE(start_relay(relay, {"--publisher-wait", "1"}));
   Process pub = start_pub(relay, "file", {}, {.stdin_path = input});
   EXPECT_EQ(pub.wait(20s), std::optional<int>(0)) << read_file(path("pub-file.err"));
 

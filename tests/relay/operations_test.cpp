@@ -120,13 +120,7 @@ asio::awaitable<void> deaf_subscriber(wt::Client* client, std::string url,
 
 class RelayDrainTest : public RelayTest {
  protected:
-  void SetUp() override {
-    relay_ = std::make_unique<RelayProcess>(
-        std::vector<std::string>{"--drain-timeout", "3", "--goaway-url", kGoawayUrl});
-    ASSERT_TRUE(relay_->started()) << "moq-relay did not start:\n" << relay_->log();
-    client_ = make_client(io_);
-    ASSERT_TRUE(client_);
-  }
+  void SetUp() override { start_relay({"--drain-timeout", "3", "--goaway-url", kGoawayUrl}); }
 
   // Connects a subscriber that ignores GOAWAY, waits until the relay counts
   // it, then sends SIGTERM and waits until /healthz says 503.

@@ -242,7 +242,11 @@ void write_segment(cache::TrackWriter& track, uint64_t sequence, int32_t priorit
 }
 
 void RelayTest::SetUp() {
-  relay_ = std::make_unique<RelayProcess>();
+  start_relay({});
+}
+
+void RelayTest::start_relay(std::vector<std::string> args) {
+  relay_ = std::make_unique<RelayProcess>(std::move(args));
   ASSERT_TRUE(relay_->started()) << "moq-relay did not start:\n" << relay_->log();
   client_ = make_client(io_);
   ASSERT_TRUE(client_);

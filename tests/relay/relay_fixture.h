@@ -112,6 +112,9 @@ class RelayTest : public ::testing::Test {
  protected:
   void SetUp() override;
   void TearDown() override;
+  // SetUp's work: the relay (with `args` besides --dev --listen) and the
+  // shared client. For fixtures that need other relay flags.
+  void start_relay(std::vector<std::string> args);
 
   std::unique_ptr<wt::Client> make_client(asio::io_context& io) const;
 
