@@ -237,6 +237,16 @@ asio::awaitable<void> Cluster::unregister(std::string name) {
   deleted_.notify_all();
 }
 
+asio::awaitable<Result<bool>> Cluster::registered_elsewhere(std::string name) {
+  auto self = shared_from_this();
+  ++in_flight_;
+  auto found = co_await api_.get_origin(name);
+  --in_flight_;
+  if (!found) co_return found.error();
+  const bool elsewhere = found->has_value() && found->value().url != origin_url(name);
+  co_return elsewhere;
+}
+
 std::shared_ptr<Upstream> Cluster::upstream(const std::string& name) {
   if (auto it = upstreams_.find(name); it != upstreams_.end()) {
     auto live = it->second.lock();

@@ -100,6 +100,11 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   // new one that looks the origin up and connects in the background.
   std::shared_ptr<Upstream> upstream(const std::string& name);
 
+  // Whether moq-api names another relay as the origin of `name` now (a
+  // registration naming this relay is stale or local). Errors: moq-api
+  // unreachable.
+  asio::awaitable<Result<bool>> registered_elsewhere(std::string name);
+
   // moq-api calls not yet answered.
   size_t calls_in_flight() const { return in_flight_; }
   // Closes every upstream session and stops refreshing; DELETEs still go out.

@@ -306,17 +306,26 @@ asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::
   };
   // Counted as a viewer of the broadcast it is served (for the index page).
   std::optional<uint64_t> viewing;
-  if (auto live = w->origins->find(name)) {
+  auto live = w->origins->find(name);
+  // Clustered, with a publisher wait: a name moq-api does not know (yet) goes
+  // to the waiting room, which keeps asking; anything else (registered, or
+  // moq-api unreachable: 504 from the upstream as before) to the upstream.
+  bool wait_for_cluster = false;
+  if (!live && w->cluster && w->config.publisher_wait.count() > 0) {
+    Result<bool> elsewhere = co_await origin_elsewhere(w->cluster, (*w->executors)[0], name);
+    wait_for_cluster = elsewhere && !*elsewhere;
+  }
+  if (live) {
     serve_from(live->owner, live->token, live->broadcast);
     viewing = live->token;
     w->origins->add_viewers(name, live->token, 1);
-  } else if (w->cluster) {
+  } else if (w->cluster && !wait_for_cluster) {
     upstream = co_await asio::co_spawn((*w->executors)[0], upstream_on_worker0(w->cluster, name),
                                        asio::use_awaitable);
     // Upstream ids and origin tokens are apart: the top bit tells them.
     serve_from(0, upstream->id() | (uint64_t{1} << 63), upstream->broadcast());
   } else if (w->config.publisher_wait.count() > 0) {
-    waiting = w->waiting.get(name, w->origins, w->executors, w->config.publisher_wait);
+    waiting = w->waiting.get(name, w->origins, w->cluster, w->executors, w->config.publisher_wait);
     waiting->join();
     (void)session->publish(waiting->broadcast());
   }

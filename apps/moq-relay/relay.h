@@ -33,9 +33,9 @@ struct RelayConfig {
   // Worker threads, each with its own event loop and UDP socket on the port
   // (0: one per core).
   unsigned threads = 1;
-  // A viewer of a name nobody publishes (here; in a cluster, see Cluster)
-  // has its SUBSCRIBEs held this long for a publisher (waiting.h); 0: 404 at
-  // once.
+  // A viewer of a name nobody publishes (here, nor per moq-api elsewhere in
+  // the cluster) has its SUBSCRIBEs held this long for a publisher
+  // (waiting.h); 0: 404 at once.
   std::chrono::milliseconds publisher_wait{30'000};
 };
 

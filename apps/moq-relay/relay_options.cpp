@@ -24,8 +24,8 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
       ->option_text("N [0: one per core]");
   app.add_option("--publisher-wait", options.publisher_wait,
                  "seconds a viewer of a name nobody publishes yet waits: its SUBSCRIBEs are "
-                 "held and served once the name is published, else answered 404 (0: at once; "
-                 "single relay: a clustered one asks moq-api)")
+                 "held and served once the name is published (here, or per moq-api on another "
+                 "relay), else answered 404 (0: at once)")
       ->envname("MOQ_RELAY_PUBLISHER_WAIT")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();

@@ -90,7 +90,9 @@ bool ClusterRelay::start(const std::string& api_url, const std::filesystem::path
     child_ = test::Child(
         {std::string(MOQ_BIN_DIR) + "/moq-relay", "--listen", "[::]:" + std::to_string(port_),
          "--tls-cert", cert.string(), "--tls-key", key.string(), "--tls-root", cert.string(),
-         "--api", api_url, "--api-node", node, "--api-refresh", "1"},
+         "--api", api_url, "--api-node", node, "--api-refresh", "1",
+         // A viewer of an unknown name waits this long for its publisher.
+         "--publisher-wait", "3"},
         options);
     const auto deadline = Clock::now() + std::chrono::seconds(15);
     while (Clock::now() < deadline && child_.running()) {

@@ -93,9 +93,12 @@ TEST_F(ClusterTest, FiveSubscribersOnBShareOneUpstreamSessionToA) {
 TEST_F(ClusterTest, UnknownNameIs404AndANameLiveOnARelayIs409OnTheOther) {
   auto sub = subscriber(b_, "nobody");
   ASSERT_TRUE(sub);
+  const auto start = std::chrono::steady_clock::now();
   subscribe(*sub, "video");
-  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->end.has_value(); }, 5s));
+  // 404 once nobody published it within the relay's --publisher-wait (3 s).
+  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->end.has_value(); }, 8s));
   EXPECT_EQ(sub->tracks["video"]->end->code, code::kNotFound);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 2500ms);
 
   auto pub = publish(a_, "taken");
   ASSERT_TRUE(pub);
@@ -105,6 +108,27 @@ TEST_F(ClusterTest, UnknownNameIs404AndANameLiveOnARelayIs409OnTheOther) {
   EXPECT_EQ(redis_->cli("GET origin.taken"),
             "{\"url\":\"https://localhost:" + std::to_string(a_.port()) + "/taken\"}");
   EXPECT_FALSE(pub->end.has_value());
+}
+
+// Issue 11: a viewer on B that arrives before the publisher (on A) is held,
+// B keeps asking moq-api, and serves it from A once the name is registered.
+TEST_F(ClusterTest, ViewerOnOneRelayBeforeThePublisherOnTheOtherGetsTheBroadcast) {
+  auto sub = subscriber(b_, "soon");
+  ASSERT_TRUE(sub);
+  subscribe(*sub, "video");
+  run_until([] { return false; }, 800ms);
+  EXPECT_FALSE(sub->tracks["video"]->end.has_value()) << "held while nobody publishes";
+
+  auto pub = publish(a_, "soon");
+  ASSERT_TRUE(pub);
+  auto video = pub->writer.create_track("video");
+  ASSERT_TRUE(video);
+  for (uint64_t i = 0; i < 3; ++i)
+    write_segment(*video, i, 1, std::nullopt, payload_for("video", i));
+  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->complete() == 3; }, 8s))
+      << b_.log();
+  expect_segments(*sub->tracks["video"], "video", 3);
+  EXPECT_GE(b_.count_log_lines({"waiting viewers of 'soon'", "on another relay"}), 1u);
 }
 
 TEST_F(ClusterTest, RedisDownThenBack) {
