@@ -125,8 +125,7 @@ TEST_F(ClusterTest, ViewerOnOneRelayBeforeThePublisherOnTheOtherGetsTheBroadcast
   ASSERT_TRUE(video);
   for (uint64_t i = 0; i < 3; ++i)
     write_segment(*video, i, 1, std::nullopt, payload_for("video", i));
-  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->complete() == 3; }, 8s))
-      << b_.log();
+  ASSERT_TRUE(run_until([&] { return sub->tracks["video"]->complete() == 3; }, 8s)) << b_.log();
   expect_segments(*sub->tracks["video"], "video", 3);
   EXPECT_GE(b_.count_log_lines({"waiting viewers of 'soon'", "on another relay"}), 1u);
 }
