@@ -29,15 +29,15 @@ function describeTrack(track) {
   return parts.join(' ');
 }
 
-function watchPath(name) {
-  return '/watch/' + name.split('/').map(encodeURIComponent).join('/');
+function pagePath(page, name) {
+  return `/${page}/` + name.split('/').map(encodeURIComponent).join('/');
 }
 
 function row(broadcast) {
   const tr = document.createElement('tr');
   const nameCell = document.createElement('td');
   const link = document.createElement('a');
-  link.href = watchPath(broadcast.name);
+  link.href = pagePath('watch', broadcast.name);
   link.textContent = broadcast.name;
   nameCell.append(link);
 
@@ -84,6 +84,11 @@ async function refresh() {
     summary.textContent = `Cannot reach the relay (${error.message}); retrying…`;
   }
 }
+
+document.getElementById('publish').addEventListener('submit', () => {
+  const name = document.getElementById('publish-name').value.trim();
+  if (name) location.href = pagePath('publish', name);
+});
 
 refresh();
 setInterval(refresh, REFRESH_MS);

@@ -1,12 +1,16 @@
 // A small Media over QUIC client for the browser, version KIXEL_00 (0xbad00)
 // over WebTransport: see the project's spec moq-transport.md.
 //
-// Layers, bottom up, each usable alone (a publish page will reuse the first
-// three and add the publisher half of MoqSession):
+// Layers, bottom up, each usable alone:
 //   - ByteWriter / StreamReader: QUIC varints, strings, i32 over bytes/streams
 //   - encodeMessage / readMessage: every control message, both directions
 //   - readObjectHeader / encodeObjectHeader: the OBJECT stream header
-//   - MoqSession: connect, SETUP, SUBSCRIBE, incoming OBJECT streams, close
+//   - PublishedTrack / OutgoingSegment: what a publisher offers, kept so that
+//     a late subscription still gets the current segment from its start
+//   - MoqSession: connect, SETUP, then either half:
+//       subscriber: SUBSCRIBE, incoming OBJECT streams
+//       publisher: answers SUBSCRIBE from its tracks, writes OBJECT streams,
+//                  honours SUBSCRIBE_STOP
 
 export const VERSION_KIXEL_00 = 0xbad00;
 export const ROLE = Object.freeze({ publisher: 0, subscriber: 1, both: 2 });
@@ -298,6 +302,178 @@ export function hexToBytes(hex) {
   return out;
 }
 
+// ------------------------------------------------------------ publishing
+
+// The largest i32: the priority of segments that must always go first
+// (catalog, init) in the ecosystem's conventions.
+export const PRIORITY_MAX = 0x7fffffff;
+
+// One segment (object) being produced: bytes are appended in chunks, as they
+// are made; every reader gets them all from the start, however late it comes,
+// without copying them per reader.
+export class OutgoingSegment {
+  constructor(sequence, priority, expires) {
+    this.sequence = sequence;
+    this.priority = priority;
+    this.expires = expires; // seconds, 0 = never
+    this.chunks = []; // { bytes, onFirstSent }
+    this.finished = false;
+    this.finishedAt = 0; // performance.now() when finished
+    this.waiters = [];
+  }
+
+  // onFirstSent: called once, when this chunk has been written whole to some
+  // subscriber's stream (how a publisher counts "frames sent").
+  append(bytes, onFirstSent = null) {
+    if (this.finished) throw new Error(`segment ${this.sequence} is already finished`);
+    this.chunks.push({ bytes, onFirstSent });
+    this.#wake();
+  }
+
+  finish() {
+    if (this.finished) return;
+    this.finished = true;
+    this.finishedAt = performance.now();
+    this.#wake();
+  }
+
+  #wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  // Every chunk from the first, then each new one as it is appended, until finish().
+  async *chunksFromStart() {
+    for (let i = 0; ; ) {
+      while (i < this.chunks.length) yield this.chunks[i++];
+      if (this.finished) return;
+      await new Promise((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  // A reader this far behind a finished segment would only deliver what its
+  // expiry has already dropped from every cache: it gives up instead.
+  get stale() {
+    return this.finished && this.expires > 0 && performance.now() - this.finishedAt > this.expires * 1000;
+  }
+}
+
+// A track offered by a publisher. It keeps its newest segment (open or
+// finished): the relay subscribes when its first viewer asks, and that viewer
+// needs the current segment whole (it starts at a keyframe), then every later
+// one live. A track with a single segment (catalog, init) thereby keeps it.
+export class PublishedTrack {
+  constructor(name) {
+    this.name = name;
+    this.nextSequence = 0;
+    this.current = null;
+    this.followers = new Set();
+  }
+
+  // Finishes the current segment and starts the next one.
+  beginSegment({ priority, expires, sequence = this.nextSequence }) {
+    this.current?.finish();
+    const segment = new OutgoingSegment(sequence, priority, expires);
+    this.nextSequence = sequence + 1;
+    this.current = segment;
+    for (const follower of this.followers) follower(segment);
+    return segment;
+  }
+
+  // The whole track in one segment (catalog, init): sent first, kept forever.
+  publishSingle(bytes) {
+    const segment = this.beginSegment({ priority: PRIORITY_MAX, expires: 0, sequence: 0 });
+    segment.append(bytes);
+    segment.finish();
+  }
+
+  finish() {
+    this.current?.finish();
+  }
+
+  // onSegment(segment) for the current segment now, then every new one.
+  // Returns the function that stops following.
+  follow(onSegment) {
+    if (this.current) onSegment(this.current);
+    this.followers.add(onSegment);
+    return () => this.followers.delete(onSegment);
+  }
+}
+
+// The publisher's side of one SUBSCRIBE: each segment of the track goes out on
+// a unidirectional stream of its own, newer segments before older ones
+// (sendOrder = priority, where the browser supports it).
+class ServedSubscription {
+  constructor(session, id, track) {
+    this.session = session;
+    this.id = id;
+    this.track = track;
+    this.active = true;
+    this.writers = new Set();
+    this.sending = new Set(); // promises of the segments being sent
+    this.unfollow = track.follow((segment) => {
+      const sending = this.#sendSegment(segment).catch((e) => {
+        // One failed object is not the end of the subscription: the
+        // subscriber may have stopped that stream on purpose (too old).
+        if (this.active && !this.session.closedWith) console.warn(`track ${track.name} segment ${segment.sequence}: ${e.message || e}`);
+      });
+      this.sending.add(sending);
+      sending.finally(() => this.sending.delete(sending));
+    });
+  }
+
+  // Resolves once every segment begun so far has been sent whole (the track's
+  // producer finishes its segments first).
+  async drain() {
+    this.unfollow();
+    await Promise.all([...this.sending]);
+  }
+
+  async #sendSegment(segment) {
+    if (!this.active) return;
+    const stream = await this.session.transport.createUnidirectionalStream({ sendOrder: segment.priority });
+    const writer = stream.getWriter();
+    this.writers.add(writer);
+    try {
+      const header = encodeObjectHeader({
+        track: this.id,
+        sequence: segment.sequence,
+        priority: segment.priority,
+        expires: segment.expires,
+      });
+      await writer.write(header);
+      this.session.countSent(header.length, false);
+      for await (const chunk of segment.chunksFromStart()) {
+        if (!this.active) return;
+        if (segment.stale) throw new MoqError(CODE.internal, 'expired before it could be sent');
+        await writer.write(chunk.bytes);
+        this.session.countSent(chunk.bytes.length, false);
+        if (chunk.onFirstSent) {
+          const notify = chunk.onFirstSent;
+          chunk.onFirstSent = null;
+          notify();
+        }
+      }
+      if (!this.active) return;
+      await writer.close();
+      this.session.countSent(0, true);
+    } catch (e) {
+      writer.abort(e).catch(() => {});
+      throw e;
+    } finally {
+      this.writers.delete(writer);
+    }
+  }
+
+  // Stops sending: open object streams are reset, no new ones are opened.
+  stop() {
+    if (!this.active) return;
+    this.active = false;
+    this.unfollow();
+    for (const writer of this.writers) writer.abort(new MoqError(CODE.stop, 'stopped')).catch(() => {});
+    this.writers.clear();
+  }
+}
+
 // ------------------------------------------------------------ session
 
 // One received OBJECT: header fields plus `reader`, a StreamReader positioned
@@ -359,20 +535,30 @@ export class Subscription {
 }
 
 export class MoqSession {
-  // connect(url, { fingerprint: hex SHA-256 of a self-signed cert, role })
-  static async connect(url, { fingerprint = null, role = ROLE.subscriber, timeoutMs = 10000 } = {}) {
+  // connect(url, { fingerprint: hex SHA-256 of a self-signed cert, role, ... })
+  // A publisher also passes `tracks` (a Map name -> PublishedTrack: what it
+  // answers SUBSCRIBE with; anything else gets SUBSCRIBE_RESET 404) and may
+  // pass onSent({ bytes, objects }) to count what leaves.
+  static async connect(url, { fingerprint = null, role = ROLE.subscriber, timeoutMs = 10000, tracks = null, onSent = null } = {}) {
     const options = {};
     if (fingerprint) options.serverCertificateHashes = [{ algorithm: 'sha-256', value: hexToBytes(fingerprint) }];
     const transport = new WebTransport(url, options);
-    const timeout = new Promise((_, reject) =>
-      setTimeout(() => reject(new MoqError(CODE.internal, `no answer from ${url} within ${timeoutMs} ms`)), timeoutMs),
-    );
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new MoqError(CODE.internal, `no answer from ${url} within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
       await Promise.race([transport.ready, timeout]);
       const control = await transport.createBidirectionalStream();
       const session = new MoqSession(transport, control, role);
+      session.tracks = tracks || new Map();
+      session.onSent = onSent;
+      const setupSent = performance.now();
       await session.send({ type: MESSAGE.CLIENT_SETUP, versions: [VERSION_KIXEL_00], role });
       const setup = await Promise.race([readMessage(session.controlReader), timeout]);
+      // One application-level round trip: the only RTT figure where the
+      // browser has no WebTransport getStats().
+      session.setupRttMs = performance.now() - setupSent;
       if (setup.type !== MESSAGE.SERVER_SETUP) throw new MoqError(CODE.internal, `expected SERVER_SETUP, got type ${setup.type}`);
       if (setup.version !== VERSION_KIXEL_00) throw new MoqError(CODE.unsupported, `server chose version 0x${setup.version.toString(16)}`);
       session.serverRole = setup.role;
@@ -383,6 +569,8 @@ export class MoqSession {
         transport.close({ closeCode: CODE.internal, reason: 'setup failed' });
       } catch {}
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -391,7 +579,10 @@ export class MoqSession {
     this.role = role;
     this.controlWriter = control.writable.getWriter();
     this.controlReader = new StreamReader(control.readable);
-    this.subscriptions = new Map(); // id -> Subscription
+    this.subscriptions = new Map(); // id -> Subscription (subscriber half)
+    this.tracks = new Map(); // name -> PublishedTrack (publisher half)
+    this.served = new Map(); // SUBSCRIBE id -> ServedSubscription (publisher half)
+    this.onSent = null;
     this.nextSubscribeId = 0;
     this.onGoaway = null; // (url) => void
     this.closedWith = null;
@@ -411,6 +602,31 @@ export class MoqSession {
     return sub;
   }
 
+  get publishes() {
+    return this.role === ROLE.publisher || this.role === ROLE.both;
+  }
+
+  get subscribes() {
+    return this.role === ROLE.subscriber || this.role === ROLE.both;
+  }
+
+  countSent(bytes, objectFinished) {
+    this.onSent?.({ bytes, objects: objectFinished ? 1 : 0 });
+  }
+
+  // The publisher ends every subscription it serves (code 0: clean end of
+  // track), e.g. before closing the session when the broadcast stops. Objects
+  // in flight get up to drainMs to finish (their segments must be finished by
+  // then), so that subscribers see whole segments and then the end, not resets.
+  async endServedSubscriptions(code = CODE.closed, reason = 'end of track', drainMs = 1000) {
+    const ids = [...this.served.keys()];
+    const drained = Promise.all(ids.map((id) => this.served.get(id)?.drain()));
+    await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, drainMs))]);
+    for (const id of ids) this.served.get(id)?.stop();
+    this.served.clear();
+    await Promise.all(ids.map((id) => this.send({ type: MESSAGE.SUBSCRIBE_RESET, id, code, reason }).catch(() => {})));
+  }
+
   close(code = CODE.closed, reason = 'bye') {
     this.#finish(new MoqError(code, reason));
     try {
@@ -422,6 +638,8 @@ export class MoqSession {
     if (this.closedWith) return;
     this.closedWith = error;
     for (const sub of this.subscriptions.values()) sub.end(error);
+    for (const served of this.served.values()) served.stop();
+    this.served.clear();
     this.resolveClosed(error);
   }
 
@@ -445,6 +663,11 @@ export class MoqSession {
     for (;;) {
       if (await this.controlReader.done()) throw new MoqError(CODE.closed, 'control stream ended');
       const msg = await readMessage(this.controlReader);
+      const forSubscriber = msg.type === MESSAGE.SUBSCRIBE_OK || msg.type === MESSAGE.SUBSCRIBE_RESET;
+      const forPublisher = msg.type === MESSAGE.SUBSCRIBE || msg.type === MESSAGE.SUBSCRIBE_STOP;
+      if ((forSubscriber && !this.subscribes) || (forPublisher && !this.publishes)) {
+        throw new MoqError(CODE.roleViolation, `message type 0x${msg.type.toString(16)} sent to a session whose role does not take it`);
+      }
       switch (msg.type) {
         case MESSAGE.SUBSCRIBE_OK:
           this.subscriptions.get(msg.id)?.resolveReady();
@@ -452,15 +675,45 @@ export class MoqSession {
         case MESSAGE.SUBSCRIBE_RESET:
           this.subscriptions.get(msg.id)?.end(new MoqError(msg.code, msg.reason));
           break;
+        case MESSAGE.SUBSCRIBE:
+          await this.#serveSubscribe(msg);
+          break;
+        case MESSAGE.SUBSCRIBE_STOP: {
+          const served = this.served.get(msg.id);
+          if (!served) break; // already ended on our side: nothing to answer
+          served.stop();
+          this.served.delete(msg.id);
+          await this.send({ type: MESSAGE.SUBSCRIBE_RESET, id: msg.id, code: CODE.stop, reason: 'stop' });
+          break;
+        }
         case MESSAGE.GOAWAY:
           this.onGoaway?.(msg.url);
           break;
         default:
-          // SUBSCRIBE/ANNOUNCE* are for a publishing session; a subscriber
-          // receiving them is a role violation.
-          throw new MoqError(CODE.roleViolation, `unexpected message type 0x${msg.type.toString(16)} for a subscriber`);
+          // ANNOUNCE* is not used in this ecosystem (the session's path names
+          // the broadcast): refuse rather than silently ignore.
+          throw new MoqError(CODE.roleViolation, `unexpected message type 0x${msg.type.toString(16)}`);
       }
     }
+  }
+
+  // SUBSCRIBE_OK and the stream of segments, or SUBSCRIBE_RESET 404 for a
+  // track we do not have (the relay passes every viewer's wish on as is).
+  async #serveSubscribe({ id, namespace, name }) {
+    if (this.served.has(id)) {
+      await this.send({ type: MESSAGE.SUBSCRIBE_RESET, id, code: CODE.duplicate, reason: 'subscribe id in use' });
+      return;
+    }
+    const track = namespace === '' ? this.tracks.get(name) : undefined;
+    if (!track) {
+      await this.send({ type: MESSAGE.SUBSCRIBE_RESET, id, code: CODE.notFound, reason: `no track ${JSON.stringify(name)}` });
+      return;
+    }
+    // SUBSCRIBE_OK first: an object stream overtaking it is allowed, but there
+    // is no reason to make the subscriber queue.
+    await this.send({ type: MESSAGE.SUBSCRIBE_OK, id });
+    if (this.closedWith) return;
+    this.served.set(id, new ServedSubscription(this, id, track));
   }
 
   async #objectLoop() {

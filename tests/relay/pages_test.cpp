@@ -91,7 +91,7 @@ TEST_F(RelayTest, IndexListsABroadcastWithItsCatalogAndViewersUntilItEnds) {
 
 TEST_F(RelayTest, PagesCarryTheRelaysUrlAndCertificateHash) {
   const int port = relay_->port();
-  for (const std::string path : {"/", "/watch/show", "/watch/live/cam"}) {
+  for (const std::string path : {"/", "/watch/show", "/watch/live/cam", "/publish/show"}) {
     const HttpResult page = http(port, path, "-H 'Host: localhost:" + std::to_string(port) + "'");
     EXPECT_EQ(page.status, 200) << path << "\n" << page.head;
     EXPECT_NE(page.head.find("Content-Type: text/html; charset=utf-8"), std::string::npos);
@@ -100,8 +100,8 @@ TEST_F(RelayTest, PagesCarryTheRelaysUrlAndCertificateHash) {
     ASSERT_TRUE(config.is_object()) << page.body;
     EXPECT_EQ(config["url"], "https://localhost:" + std::to_string(port));
     EXPECT_EQ(config["fingerprint"], relay_->fingerprint());
-    if (path.starts_with("/watch/")) {
-      EXPECT_EQ(config["name"], path.substr(7));
+    if (path != "/") {
+      EXPECT_EQ(config["name"], path.substr(path.find('/', 1) + 1));
     }
   }
   // The WebTransport URL follows the host the browser used.
