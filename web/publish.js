@@ -20,6 +20,7 @@
 
 import { MoqSession, PublishedTrack, ROLE, CODE } from '/static/moq.js';
 import { initSegment, fragment } from '/static/mp4-writer.js';
+import { readPageConfig, sleep, RateMeter } from '/static/page.js';
 
 const VIDEO_TRACK_ID = 1;
 const AUDIO_TRACK_ID = 2;
@@ -42,54 +43,17 @@ const RETRY_MAX_MS = 5000;
 // ------------------------------------------------------------ configuration
 
 function readConfig() {
-  const params = new URLSearchParams(location.search);
-  let relay = null;
-  let fingerprint = null;
-  let configuredName = null;
-  const element = document.getElementById('moq-config');
-  const fromElement = Boolean(element);
-  if (element) {
-    const json = JSON.parse(element.textContent);
-    relay = json.url;
-    fingerprint = json.fingerprint || null;
-    configuredName = json.name || null;
-  } else {
-    relay = params.get('relay');
-    fingerprint = params.get('fingerprint');
-  }
-  const segments = location.pathname.split('/').filter(Boolean);
-  const fromPath = segments.length >= 2 && segments[segments.length - 2] === 'publish' ? decodeURIComponent(segments.at(-1)) : null;
-  const name = params.get('name') || configuredName || fromPath;
-  if (!relay) throw new Error('no relay configured (expected the moq-config element, or ?relay=https://host:port)');
-  if (!name) throw new Error('no broadcast name (expected /publish/NAME, or ?name=NAME)');
-  const source = params.get('source') === 'camera' ? 'camera' : 'pattern';
-  return { relay: relay.replace(/\/+$/, ''), fingerprint, name, fromElement, source, autostart: params.get('autostart') === '1' };
+  const config = readPageConfig('publish');
+  const source = config.params.get('source') === 'camera' ? 'camera' : 'pattern';
+  return { ...config, source, autostart: config.params.get('autostart') === '1' };
 }
 
 // ------------------------------------------------------------ small helpers
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function withTimeout(promise, ms, what) {
   let timer;
   const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-// Amount per second over a sliding window.
-class RateMeter {
-  constructor(windowMs = 2000) {
-    this.windowMs = windowMs;
-    this.events = []; // [time, amount]
-  }
-  add(amount, now = performance.now()) {
-    this.events.push([now, amount]);
-  }
-  perSecond(now = performance.now()) {
-    while (this.events.length && this.events[0][0] < now - this.windowMs) this.events.shift();
-    if (!this.events.length) return 0;
-    return (this.events.reduce((s, e) => s + e[1], 0) * 1000) / this.windowMs;
-  }
 }
 
 // ------------------------------------------------------------ sources

@@ -15,6 +15,7 @@
 
 import { MoqSession, CODE } from '/static/moq.js';
 import { parseInit, FragmentStream, describeTrack } from '/static/mp4.js';
+import { readPageConfig, sleep, RateMeter } from '/static/page.js';
 
 const PAGE_START = performance.now();
 const STARTUP_GRACE_MS = 120; // after the first video object: the relay may still be sending newer cached ones
@@ -29,32 +30,11 @@ const RETRY_MAX_MS = 5000;
 // ------------------------------------------------------------ configuration
 
 function readConfig() {
-  const params = new URLSearchParams(location.search);
-  let relay = null;
-  let fingerprint = null;
-  let configuredName = null;
-  const element = document.getElementById('moq-config');
-  if (element) {
-    const json = JSON.parse(element.textContent);
-    relay = json.url;
-    fingerprint = json.fingerprint || null;
-    configuredName = json.name || null;
-  } else {
-    relay = params.get('relay');
-    fingerprint = params.get('fingerprint');
-  }
-  const segments = location.pathname.split('/').filter(Boolean);
-  const fromPath = segments.length >= 2 && segments[segments.length - 2] === 'watch' ? decodeURIComponent(segments.at(-1)) : null;
-  const name = params.get('name') || configuredName || fromPath;
-  const latencyMs = Number(params.get('latency')) || 1000;
-  if (!relay) throw new Error('no relay configured (expected the moq-config element, or ?relay=https://host:port)');
-  if (!name) throw new Error('no broadcast name (expected /watch/NAME, or ?name=NAME)');
-  return { relay: relay.replace(/\/+$/, ''), fingerprint, name, latencyMs };
+  const config = readPageConfig('watch');
+  return { ...config, latencyMs: Number(config.params.get('latency')) || 1000 };
 }
 
 // ------------------------------------------------------------ small helpers
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Wakes whoever waits; wait(ms) also returns after ms.
 class Signal {
@@ -69,23 +49,6 @@ class Signal {
   }
   notify() {
     for (const w of this.waiters.splice(0)) w();
-  }
-}
-
-// Events per second over a sliding window.
-class RateMeter {
-  constructor(windowMs = 2000) {
-    this.windowMs = windowMs;
-    this.events = []; // [time, amount]
-  }
-  add(amount = 1, now = performance.now()) {
-    this.events.push([now, amount]);
-  }
-  perSecond(now = performance.now()) {
-    while (this.events.length && this.events[0][0] < now - this.windowMs) this.events.shift();
-    if (!this.events.length) return 0;
-    const span = Math.max(now - this.events[0][0], 250);
-    return (this.events.reduce((s, e) => s + e[1], 0) * 1000) / span;
   }
 }
 

@@ -6,14 +6,10 @@
 import http from 'node:http';
 import { chromium } from 'playwright-core';
 
-export async function inChromium(fn, arg, { timeoutMs = 30000 } = {}) {
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>moq test</title>');
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = server.address().port;
-  const browser = await chromium.launch({
+// Headless Chromium (Debian's, or $CHROMIUM) with QUIC left on; `extraArgs`
+// add flags (autoplay, fake media devices).
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: [
@@ -23,8 +19,19 @@ export async function inChromium(fn, arg, { timeoutMs = 30000 } = {}) {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
+}
+
+export async function inChromium(fn, arg, { timeoutMs = 30000 } = {}) {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!doctype html><title>moq test</title>');
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = server.address().port;
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     page.on('console', (m) => console.error(`[page] ${m.text()}`));
@@ -41,4 +48,40 @@ export function hexToBytes(hex) {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(i * 2, 2), 16);
   return out;
+}
+
+// The checks of a scenario test: each failed one is collected, and the test
+// ends with them all (report()), so one run shows every problem.
+export class Checks {
+  constructor() {
+    this.failures = [];
+  }
+  check(ok, what) {
+    if (!ok) this.failures.push(what);
+    return ok;
+  }
+  // Prints FAIL with every failure (exit 1) or PASS.
+  report() {
+    if (this.failures.length) {
+      console.log(`FAIL: ${this.failures.join('; ')}`);
+      process.exit(1);
+    }
+    console.log('PASS');
+  }
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// One JSON line per step of a scenario.
+export const logStep = (step, data) => console.log(JSON.stringify({ step, ...data }));
+
+// Polls `fn` until it returns something truthy or `limitMs` passed; returns
+// its last value.
+export async function until(fn, limitMs, everyMs = 100) {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await fn();
+    if (value || Date.now() > deadline) return value;
+    await sleep(everyMs);
+  }
 }

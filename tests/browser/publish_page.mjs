@@ -18,7 +18,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Checks, launchChromium, logStep, sleep, until } from './harness.mjs';
 
 const [bin, pagesUrl, relayUrl, fingerprint, screenshotDir] = process.argv.slice(2);
 if (!bin || !pagesUrl || !relayUrl || !fingerprint) {
@@ -33,42 +33,21 @@ const MIN_FRAMES_WATCHED = WATCH_SECONDS * 15;
 const MIN_VIDEO_PACKETS = RECORD_SECONDS * 15;
 const MIN_AUDIO_PACKETS = RECORD_SECONDS * 25; // 20 ms Opus packets: 50 a second
 
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  return ok;
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (step, data) => console.log(JSON.stringify({ step, ...data }));
+const checks = new Checks();
+const check = (ok, what) => checks.check(ok, what);
+const failures = checks.failures;
+const log = logStep;
 
-async function until(fn, limitMs, everyMs = 200) {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await fn();
-    if (value || Date.now() > deadline) return value;
-    await sleep(everyMs);
-  }
-}
 
 const statsOf = (page, global) => page.evaluate((g) => window[g]?.stats && { ...window[g].stats }, global);
 
 const launch = () =>
-  chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-      // The camera case: a generated picture and tone, no permission prompt.
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-    ],
-  });
+  launchChromium([
+    '--autoplay-policy=no-user-gesture-required',
+    // The camera case: a generated picture and tone, no permission prompt.
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+  ]);
 
 async function newPage(browser, label, pageErrors) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 1100 } });
@@ -196,8 +175,4 @@ try {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
-if (failures.length) {
-  console.log(`FAIL: ${failures.join('; ')}`);
-  process.exit(1);
-}
-console.log('PASS');
+checks.report();

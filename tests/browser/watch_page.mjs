@@ -18,7 +18,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Checks, launchChromium, logStep, sleep, until } from './harness.mjs';
 
 const [bin, pagesUrl, relayUrl, fingerprint, screenshotPath] = process.argv.slice(2);
 if (!bin || !pagesUrl || !relayUrl || !fingerprint || !screenshotPath) {
@@ -31,13 +31,10 @@ const WATCH_SECONDS = 6;
 const MIN_FRAMES = 150; // 5 s at 30 fps
 const MAX_STALL_MS = 500;
 
-const failures = [];
-const check = (ok, what) => {
-  if (!ok) failures.push(what);
-  return ok;
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const log = (step, data) => console.log(JSON.stringify({ step, ...data }));
+const checks = new Checks();
+const check = (ok, what) => checks.check(ok, what);
+const failures = checks.failures;
+const log = logStep;
 
 // ffmpeg's test pattern + tone through moq-pub, bounded to 60 s of media; a
 // process group of its own, so that stopping it stops both.
@@ -57,14 +54,6 @@ function stopPublisher(child) {
   }
 }
 
-async function until(fn, limitMs, everyMs = 100) {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await fn();
-    if (value || Date.now() > deadline) return value;
-    await sleep(everyMs);
-  }
-}
 
 const playerStats = (page) => page.evaluate(() => window.moqPlayer?.stats && { ...window.moqPlayer.stats });
 
@@ -79,19 +68,7 @@ async function listedTracks(page) {
 
 // Two viewers are two browsers (a page behind another tab of the same
 // browser renders at 1 fps, as in every browser).
-const launch = () => chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+const launch = () => launchChromium(['--autoplay-policy=no-user-gesture-required']);
 const browser = await launch();
 const secondBrowser = await launch();
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'watch-page-'));
@@ -223,8 +200,4 @@ try {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
-if (failures.length) {
-  console.log(`FAIL: ${failures.join('; ')}`);
-  process.exit(1);
-}
-console.log('PASS');
+checks.report();
