@@ -5,17 +5,36 @@
 # to WORK_DIR/relay.out and relay.log.
 # Usage: start_dev_relay BIN_DIR WORK_DIR
 start_dev_relay() {
-  local bin=$1 dir=$2
-  port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 0)); print(s.getsockname()[1])')
-  "$bin/moq-relay" --dev --listen "[::]:$port" > "$dir/relay.out" 2> "$dir/relay.log" &
-  relay=$!
-  for _ in $(seq 100); do
-    grep -q '^pages:' "$dir/relay.out" && break
-    sleep 0.1
+  local bin=$1 dir=$2 attempt
+  # Another test may take the TCP port (the HTTP load tests open thousands)
+  # between our check and the relay's bind: a new port, up to five times.
+  for attempt in 1 2 3 4 5; do
+    port=$(python3 -c '
+import socket
+while True:
+    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::", 0))
+    p = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        t.bind(("::", p)); print(p); break
+    except OSError:
+        pass
+')
+    "$bin/moq-relay" --dev --listen "[::]:$port" > "$dir/relay.out" 2> "$dir/relay.log" &
+    relay=$!
+    for _ in $(seq 100); do
+      grep -q '^pages:' "$dir/relay.out" && break
+      kill -0 "$relay" 2>/dev/null || break
+      sleep 0.1
+    done
+    fingerprint=$(awk '/^fingerprint:/ {print $2; exit}' "$dir/relay.out")
+    pages=$(awk '/^pages:/ {print $2; exit}' "$dir/relay.out")
+    [ -z "$pages" ] || return 0
+    echo "moq-relay did not start on port $port (attempt $attempt):"; cat "$dir/relay.out" "$dir/relay.log"
+    stop_dev_relay
+    relay=""
   done
-  fingerprint=$(awk '/^fingerprint:/ {print $2; exit}' "$dir/relay.out")
-  pages=$(awk '/^pages:/ {print $2; exit}' "$dir/relay.out")
-  [ -n "$pages" ] || { echo "moq-relay did not start:"; cat "$dir/relay.out" "$dir/relay.log"; return 1; }
+  return 1
 }
 
 stop_dev_relay() {
