@@ -85,7 +85,9 @@ asio::awaitable<void> wait_then_serve(cache::BroadcastWriter writer,
       held.push_back(std::move(**request));
     }
     if ((live = state->origins->find(state->name))) break;
-    if (state->cluster && round % kApiEvery == 0) {
+    // Not at round 0: the relay asked moq-api just before sending the viewer
+    // here (run_subscriber), so the first question here waits its turn.
+    if (state->cluster && round % kApiEvery == kApiEvery - 1) {
       Result<bool> elsewhere =
           co_await origin_elsewhere(state->cluster, (*executors)[0], state->name);
       if (elsewhere && *elsewhere) {
