@@ -31,7 +31,10 @@ const name = `watch-test-${process.pid}`;
 const FIRST_FRAME_JOINING_MS = process.env.MOQ_SLOW_BUILD ? 3000 : 1000;
 const WATCH_SECONDS = 6;
 const MIN_FRAMES = 150; // 5 s at 30 fps
-const MAX_STALL_MS = 500;
+// Issue 11's bound for the optimised build; the sanitizer build's relay (a
+// 525 ms freeze seen once there, with the ASan suite starting beside it) gets
+// twice that.
+const MAX_STALL_MS = process.env.MOQ_SLOW_BUILD ? 1000 : 500;
 
 const checks = new Checks();
 const check = (ok, what) => checks.check(ok, what);
