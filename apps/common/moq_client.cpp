@@ -4,10 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <iostream>
 
+#include "session/core.h"
 #include "session/handshake.h"
 #include "webtransport/url.h"
 
@@ -26,6 +28,12 @@ void add_moq_client_options(CLI::App& app, MoqClientOptions& options,
                  "seconds to wait for the relay to answer")
       ->envname(env_prefix + "_CONNECT_TIMEOUT")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--protocol", options.protocol,
+                 "MoQ dialect: auto (the newest the relay offers: moq-lite-05, 04, 03, else "
+                 "KIXEL_00), kixel-00, moq-lite-05, moq-lite-04 or moq-lite-03")
+      ->envname(env_prefix + "_PROTOCOL")
+      ->check(CLI::IsMember({"auto", "kixel-00", "moq-lite-05", "moq-lite-04", "moq-lite-03"}))
       ->capture_default_str();
   add_client_tls_options(app, options.tls, env_prefix);
   add_quic_options(app, options.quic, env_prefix);
@@ -89,6 +97,116 @@ asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Clien
                     "relay refused the session at " + url + ": " + session.error().reason};
   }
   co_return session.value();
+}
+
+// What a moq-lite session of a program serves: its one broadcast, if it
+// publishes one.
+class LocalOrigin final : public lite::Origin {
+ public:
+  std::optional<std::pair<std::string, cache::BroadcastReader>> published;
+  Result<cache::BroadcastReader> find(const std::string& path) override {
+    if (published && published->first == path) return published->second;
+    return Error::not_found();
+  }
+  std::vector<std::string> live() override {
+    if (!published) return {};
+    return {published->first};
+  }
+  uint64_t generation() override { return published ? 1 : 0; }
+};
+
+std::string MoqConnection::protocol() const {
+  return lite ? std::string(lite::protocol_name(lite->version())) : "kixel-00";
+}
+
+void MoqConnection::subscribe(cache::BroadcastWriter writer) {
+  if (lite) {
+    lite->consume(broadcast, std::move(writer));
+  } else {
+    (void)kixel->subscribe(std::move(writer));
+  }
+}
+
+void MoqConnection::publish(cache::BroadcastReader reader) {
+  if (lite) {
+    lite_origin->published.emplace(broadcast, std::move(reader));
+  } else {
+    (void)kixel->publish(std::move(reader));
+  }
+}
+
+asio::awaitable<Error> MoqConnection::run() {
+  if (lite) co_return co_await lite->run();
+  co_return co_await kixel->run();
+}
+
+void MoqConnection::close(const Error& error) {
+  if (lite) {
+    lite->close(session::app_code(error.code == code::kClosed ? lite::close_code::kCancel
+                                                              : lite::close_code::kInternal),
+                error.reason);
+  } else {
+    kixel->close(error);
+  }
+}
+
+size_t MoqConnection::active_subscriptions() const {
+  return lite ? lite->active_subscriptions() : kixel->active_subscriptions();
+}
+
+asio::awaitable<Result<std::shared_ptr<MoqConnection>>> connect_any(wt::Client& client,
+                                                                    std::string url,
+                                                                    wire::Role role,
+                                                                    std::string protocol) {
+  auto parsed = wt::parse_https_url(url);
+  if (!parsed) co_return parsed.error();
+  std::vector<std::string> offer;
+  if (protocol == "auto") {
+    for (auto p : lite::supported_protocols())
+      offer.emplace_back(p);
+  } else if (protocol != "kixel-00") {
+    offer.push_back(protocol);
+  }
+  // moq-lite names broadcasts relative to the URL path: dial the root and
+  // name the broadcast (as every moq-lite client does with a relay's root).
+  std::string dial = url;
+  if (!offer.empty()) dial = "https://" + parsed->authority + "/";
+  auto transport = co_await client.connect(dial, offer);
+  if (!transport) {
+    co_return Error{transport.error().code,
+                    "cannot connect to " + url + ": " + transport.error().reason};
+  }
+  auto connection = std::make_shared<MoqConnection>();
+  std::string path = parsed->path;
+  if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+  connection->broadcast = lite::normalize_path(path).value_or("");
+  if (auto version = lite::version_from_protocol((*transport)->protocol())) {
+    connection->lite_origin = std::make_shared<LocalOrigin>();
+    connection->lite = lite::Session::create(co_await asio::this_coro::executor, *transport,
+                                             *version, "/", connection->lite_origin);
+    co_return connection;
+  }
+  if (!offer.empty() && protocol != "auto") {
+    (*transport)->close(0, "");
+    co_return Error{code::kUnsupported, "the relay at " + url + " does not speak " + protocol};
+  }
+  if (!offer.empty()) {
+    // A relay that chose no protocol speaks KIXEL_00 only: its URL path
+    // names the broadcast. The session just opened was at the root.
+    (*transport)->close(0, "");
+    transport = co_await client.connect(url);
+    if (!transport) {
+      co_return Error{transport.error().code,
+                      "cannot connect to " + url + ": " + transport.error().reason};
+    }
+  }
+  auto session = co_await session::connect(transport.value(), role);
+  if (!session) {
+    co_return Error{session.error().code,
+                    "relay refused the session at " + url + ": " + session.error().reason};
+  }
+  connection->kixel = session.value();
+  co_return connection;
 }
 
 asio::awaitable<void> stop_after_cleanup(asio::io_context& io, wt::Client& client) {

@@ -12,6 +12,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 
+#include "lite/session.h"
 #include "options.h"
 #include "session/session.h"
 #include "webtransport/client.h"
@@ -28,6 +29,9 @@ struct MoqClientOptions {
   std::string log_level = "warn";
   ClientTlsOptions tls;
   quic::QuicConfig quic;  // --congestion-control, --idle-timeout
+  // --protocol: "auto" (offer moq-lite-05, 04, 03; KIXEL_00 if the relay
+  // picks none), "kixel-00", or one moq-lite version.
+  std::string protocol = "auto";
 
   std::chrono::milliseconds connect_timeout_ms() const {
     return std::chrono::milliseconds(static_cast<int64_t>(connect_timeout * 1000));
@@ -53,6 +57,35 @@ std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClien
 asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Client& client,
                                                                        std::string url,
                                                                        wire::Role role);
+
+// A MoQ session in the dialect the relay chose: KIXEL_00 (session::Session,
+// the broadcast named by the URL path) or moq-lite (lite::Session at root
+// "/", the broadcast named by the URL path relative to it). The programs use
+// it through these calls, whatever the dialect.
+class MoqConnection {
+ public:
+  std::string protocol() const;  // "kixel-00" or "moq-lite-0N"
+  // Subscriber: fills `broadcast` with the tracks it asks for.
+  void subscribe(cache::BroadcastWriter broadcast);
+  // Publisher: serves `broadcast` under the URL's name.
+  void publish(cache::BroadcastReader broadcast);
+  asio::awaitable<Error> run();
+  void close(const Error& error);
+  // Subscriptions the peer holds on what we publish.
+  size_t active_subscriptions() const;
+
+  std::shared_ptr<session::Session> kixel;
+  std::shared_ptr<lite::Session> lite;
+  std::shared_ptr<class LocalOrigin> lite_origin;  // what `lite` serves
+  std::string broadcast;                           // the URL path's name
+};
+
+// Opens a WebTransport session to `url` offering `protocol` (see
+// MoqClientOptions::protocol) and starts the MoQ session as `role`.
+asio::awaitable<Result<std::shared_ptr<MoqConnection>>> connect_any(wt::Client& client,
+                                                                    std::string url,
+                                                                    wire::Role role,
+                                                                    std::string protocol);
 
 // Lets the client's connections finish their own clean-up (it breaks their
 // reference cycles), for at most 500 ms, then stops the event loop.

@@ -121,14 +121,14 @@ class PubApp {
     watchdog.async_wait([this](const asio::error_code& ec) {
       if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.client.url);
     });
-    auto session =
-        co_await moq::app::connect_moq(*client_, options_.client.url, moq::wire::Role::kPublisher);
+    auto session = co_await moq::app::connect_any(
+        *client_, options_.client.url, moq::wire::Role::kPublisher, options_.client.protocol);
     if (status_) co_return;
     if (!session) co_return fail(kExitConnection, session.error().reason);
     watchdog.cancel();
     session_ = session.value();
-    (void)session_->publish(*reader_);
-    spdlog::info("connected to {}", options_.client.url);
+    session_->publish(*reader_);
+    spdlog::info("connected to {} ({})", options_.client.url, session_->protocol());
     changed_.notify_all();
     const moq::Error ended = co_await session_->run();
     if (closing_ || status_) co_return;
@@ -185,7 +185,7 @@ class PubApp {
   std::unique_ptr<moq::wt::Client> client_;
   std::optional<moq::cache::BroadcastReader> reader_;
   std::optional<moq::pub::MediaPublisher> publisher_;
-  std::shared_ptr<moq::session::Session> session_;
+  std::shared_ptr<moq::app::MoqConnection> session_;
   moq::async::Notify changed_;
   bool input_done_ = false;
   bool interrupted_ = false;

@@ -1,5 +1,7 @@
 #include "media_publisher.h"
 
+#include "media/hang.h"
+
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -136,6 +138,7 @@ Result<void> MediaPublisher::handle(media::SegmenterEvent& event) {
 
 Result<void> MediaPublisher::on_init(const media::InitSegment& init) {
   if (auto r = write_single(init.track, init.bytes, 0, kTopPriority); !r) return r;
+  init_bytes_ = init.bytes;
   // The moov names the data tracks: create them all now, so subscribers may
   // ask for them before their first fragment.
   if (const media::MovieInfo* movie = segmenter().movie()) {
@@ -159,8 +162,21 @@ Result<void> MediaPublisher::on_catalog(const media::CatalogReady& catalog) {
   // the highest priority first: the correction outranks the provisional one,
   // so even a player that reads only one segment of `.catalog` gets it.
   const int32_t priority = catalog.provisional ? kTopPriority - 1 : kTopPriority;
-  return write_single(std::string(media::kCatalogTrack), Bytes::copy(catalog.json),
-                      catalog.sequence, priority);
+  if (auto r = write_single(std::string(media::kCatalogTrack), Bytes::copy(catalog.json),
+                            catalog.sequence, priority);
+      !r) {
+    return r;
+  }
+  // The same in the hang format, for today's players (@moq/watch) when the
+  // session speaks moq-lite (docs/dialects.md §4): catalog.json, one
+  // single-track CMAF init per rendition; the data tracks are shared.
+  auto hang = media::hang_catalog_from_kixel(catalog.json, init_bytes_.span());
+  if (!hang) {
+    spdlog::warn("no hang catalog.json: {}", hang.error().reason);
+    return {};
+  }
+  return write_single(std::string(media::kHangCatalogTrack), Bytes::copy(*hang), catalog.sequence,
+                      priority);
 }
 
 Result<void> MediaPublisher::on_fragment(const media::FragmentReady& f) {

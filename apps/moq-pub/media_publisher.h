@@ -70,6 +70,7 @@ class MediaPublisher {
 
   cache::BroadcastWriter broadcast_;
   std::string init_track_;
+  Bytes init_bytes_;  // for the hang catalog.json
   media::Mp4Ingest ingest_;
   std::map<std::string, cache::TrackWriter> tracks_;
   std::map<std::string, cache::SegmentWriter> open_segments_;

@@ -43,30 +43,45 @@ asio::awaitable<void> forward_segment(cache::SegmentReader segment, uint64_t id,
                                       std::shared_ptr<TrackForward> track) {
   const auto& sink = track->sink;
   const auto& home = track->home;
+  // A chunk goes home with the frame starts it begins (moq-lite / IETF
+  // publishers' frames; none for KIXEL_00 objects).
+  struct Piece {
+    std::vector<cache::FrameStart> frames;
+    std::optional<Bytes> chunk;
+  };
+  auto write = [](cache::SegmentWriter& w, Piece& p) {
+    for (const auto& f : p.frames)
+      (void)w.start_frame(f);
+    if (p.chunk) (void)w.write(std::move(*p.chunk));
+  };
   for (;;) {
+    const size_t index = segment.next_chunk_index();
     auto chunk = co_await segment.next_chunk();
     if (sink.expired()) break;
     if (!chunk) {
-      to_home(home, sink, [id, end = chunk.error()](Sink& s) {
+      Piece tail{segment.frames_at(segment.next_chunk_index()), std::nullopt};
+      to_home(home, sink, [id, end = chunk.error(), tail, write](Sink& s) mutable {
         auto it = s.segments.find(id);
         if (it == s.segments.end()) return;
+        write(it->second, tail);
         (void)it->second.close(end);
         s.segments.erase(it);
       });
       break;
     }
-    std::vector<Bytes> batch;
-    batch.push_back(std::move(*chunk));
+    std::vector<Piece> batch;
+    batch.push_back(Piece{segment.frames_at(index), std::move(*chunk)});
     for (;;) {
+      const size_t more_index = segment.next_chunk_index();
       auto more = segment.try_next_chunk();
       if (!more || !*more) break;
-      batch.push_back(std::move(**more));
+      batch.push_back(Piece{segment.frames_at(more_index), std::move(**more)});
     }
-    to_home(home, sink, [id, batch = std::move(batch)](Sink& s) mutable {
+    to_home(home, sink, [id, batch = std::move(batch), write](Sink& s) mutable {
       auto it = s.segments.find(id);
       if (it == s.segments.end()) return;
-      for (auto& b : batch)
-        (void)it->second.write(std::move(b));
+      for (auto& p : batch)
+        write(it->second, p);
     });
   }
   --track->segments_in_flight;

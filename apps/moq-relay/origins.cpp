@@ -18,14 +18,34 @@ std::optional<uint64_t> Origins::add(const std::string& name, unsigned owner,
   if (live_.contains(name)) return std::nullopt;
   const uint64_t token = next_token_++;
   live_.emplace(name, Entry{Live{token, owner, std::move(broadcast)},
-                            Listing{name, std::chrono::system_clock::now(), nullptr, 0}});
+                            Listing{name, std::chrono::system_clock::now(), nullptr, 0, nullptr}});
+  generation_.fetch_add(1, std::memory_order_release);
   return token;
 }
 
 void Origins::remove(const std::string& name, uint64_t token) {
   std::lock_guard lock(mutex_);
   auto it = live_.find(name);
-  if (it != live_.end() && it->second.live.token == token) live_.erase(it);
+  if (it != live_.end() && it->second.live.token == token) {
+    live_.erase(it);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+}
+
+void Origins::set_timescales(const std::string& name, uint64_t token,
+                             std::map<std::string, uint32_t> timescales) {
+  auto shared = std::make_shared<const std::map<std::string, uint32_t>>(std::move(timescales));
+  std::lock_guard lock(mutex_);
+  auto it = live_.find(name);
+  if (it != live_.end() && it->second.live.token == token) it->second.listing.timescales = shared;
+}
+
+uint32_t Origins::timescale(const std::string& name, const std::string& track) const {
+  std::lock_guard lock(mutex_);
+  auto it = live_.find(name);
+  if (it == live_.end() || !it->second.listing.timescales) return 0;
+  auto t = it->second.listing.timescales->find(track);
+  return t == it->second.listing.timescales->end() ? 0 : t->second;
 }
 
 std::optional<Origins::Live> Origins::find(const std::string& name) const {

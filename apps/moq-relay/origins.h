@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,6 +44,9 @@ class Origins {
     std::chrono::system_clock::time_point started;
     std::shared_ptr<const std::string> catalog;  // the newest `.catalog`; null: none yet
     size_t viewers = 0;                          // subscriber sessions it serves here
+    // The mdhd timescale of each fMP4 data track (from the init segment),
+    // for moq-lite-05 frame timestamps.
+    std::shared_ptr<const std::map<std::string, uint32_t>> timescales;
   };
 
   // Registers a publisher for `name` on worker `owner`; nullopt when the
@@ -61,6 +66,13 @@ class Origins {
   // and the viewers it serves, both kept by the name's current publisher
   // `token` (calls about an older publisher of the name are ignored).
   void set_catalog(const std::string& name, uint64_t token, std::string catalog);
+  void set_timescales(const std::string& name, uint64_t token,
+                      std::map<std::string, uint32_t> timescales);
+  // The timescale of a data track of a live broadcast; 0 when unknown.
+  uint32_t timescale(const std::string& name, const std::string& track) const;
+  // Changes whenever a name is added or removed (announcement streams poll
+  // it rather than take the lock).
+  uint64_t generation() const { return generation_.load(std::memory_order_acquire); }
   void add_viewers(const std::string& name, uint64_t token, int delta);
   // Every live broadcast, by name.
   std::vector<Listing> list() const;
@@ -73,6 +85,7 @@ class Origins {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> live_;
   uint64_t next_token_ = 1;
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace moq::relay

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <ctime>
 #include <list>
+#include <random>
 #include <string>
 #include <utility>
 #include <variant>
@@ -18,6 +19,9 @@
 #include <optional>
 
 #include "cache/broadcast.h"
+#include "lite/session.h"
+#include "media/catalog.h"
+#include "media/hang.h"
 #include "metrics.h"
 #include "mirror.h"
 #include "session/handshake.h"
@@ -40,8 +44,9 @@ struct Worker {
   std::shared_ptr<RelayShared> shared;
   std::shared_ptr<MetricsBoard> board;
   RelayConfig config;
-  Mirrors mirrors;      // other workers' broadcasts, as seen here
-  WaitingRoom waiting;  // viewers that came before their publisher
+  Mirrors mirrors;              // other workers' broadcasts, as seen here
+  uint64_t lite_origin_id = 1;  // ours in moq-lite announcements (< 2^53)
+  WaitingRoom waiting;          // viewers that came before their publisher
   std::unique_ptr<wt::Server> server;
 
   // The MoQ sessions past SETUP, for GOAWAY and /metrics.
@@ -103,6 +108,12 @@ class LiveSessionGuard {
   Worker& w_;
   std::list<Worker::LiveSession>::iterator it_;
 };
+
+uint64_t RelayShared::random_origin_id() {
+  std::random_device random;
+  const uint64_t id = ((uint64_t{random()} << 32) | random()) & ((uint64_t{1} << 53) - 1);
+  return id == 0 ? 1 : id;
+}
 
 void Worker::sample() {
   WorkerFigures f = ended;
@@ -194,36 +205,118 @@ void release_on_worker0(const Worker& w, T handle) {
   asio::post((*w.executors)[0], [h = std::move(handle)]() mutable { h.reset(); });
 }
 
+// A whole segment's bytes (a catalog, an init segment); nullopt if it was
+// reset or is larger than `cap`.
+asio::awaitable<std::optional<std::string>> read_whole(cache::SegmentReader segment, size_t cap) {
+  std::string text;
+  for (;;) {
+    auto chunk = co_await segment.next_chunk();
+    if (!chunk) {
+      if (!chunk.error().is_closed()) co_return std::nullopt;
+      co_return std::optional<std::string>(std::move(text));
+    }
+    if (text.size() + chunk->size() > cap) co_return std::nullopt;
+    text.append(chunk->view());
+  }
+}
+
+// The newest segment of a track that is complete now or soon (an init
+// track holds one).
+asio::awaitable<std::optional<std::string>> read_track_once(cache::BroadcastReader broadcast,
+                                                            std::string name, size_t cap) {
+  auto track = broadcast.request_track(name);
+  if (!track) co_return std::nullopt;
+  auto segment = co_await track->next_segment();
+  if (!segment) co_return std::nullopt;
+  co_return co_await read_whole(std::move(*segment), cap);
+}
+
+// Today's clients (moq-lite, @moq/watch) read a hang `catalog.json` track
+// (docs/dialects.md §4): the relay derives it, once per catalog version,
+// from the broadcast's `.catalog` and init segment, and writes it into the
+// broadcast itself, where every dialect's viewers share it. The media tracks
+// need no translation: a KIXEL segment is a hang group, its moof+mdat
+// fragments are the CMAF frames (lite::Framer cuts them per send, slices
+// only). Also records each data track's timescale, for moq-lite-05 frame
+// timestamps.
+asio::awaitable<bool> derive_hang_catalog(const std::string& kixel_catalog,
+                                          cache::BroadcastReader broadcast,
+                                          cache::TrackWriter& hang_catalog, uint64_t sequence,
+                                          std::shared_ptr<Origins> origins, const std::string& name,
+                                          uint64_t token) {
+  constexpr size_t kMaxInitBytes = 1024 * 1024;
+  auto parsed = media::parse_catalog(kixel_catalog);
+  if (!parsed) co_return false;
+  std::map<std::string, std::string> inits;
+  for (const auto& t : parsed->tracks) {
+    if (inits.contains(t.init_track)) continue;
+    auto init = co_await read_track_once(broadcast, t.init_track, kMaxInitBytes);
+    if (!init) co_return false;
+    inits[t.init_track] = std::move(*init);
+  }
+  auto span_of = [](const std::string& s) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+  };
+  auto hang = media::hang_catalog_from_kixel(
+      kixel_catalog, [&](std::string_view init_track) -> std::optional<std::span<const uint8_t>> {
+        auto it = inits.find(std::string(init_track));
+        if (it == inits.end()) return std::nullopt;
+        return span_of(it->second);
+      });
+  if (!hang) {
+    spdlog::info("broadcast '{}': no hang catalog.json: {}", name, hang.error().reason);
+    co_return false;
+  }
+  std::map<std::string, uint32_t> timescales;
+  for (const auto& t : parsed->tracks) {
+    auto movie = media::parse_init_segment(span_of(inits[t.init_track]));
+    if (!movie) continue;
+    for (const auto& trak : movie->tracks) {
+      if (std::to_string(trak.id) == t.data_track || movie->tracks.size() == 1) {
+        timescales[t.data_track] = trak.timescale;
+      }
+    }
+  }
+  origins->set_timescales(name, token, std::move(timescales));
+  cache::SegmentInfo info;
+  info.sequence = sequence;
+  auto segment = hang_catalog.create_segment(info);
+  if (!segment) co_return false;
+  (void)segment->write(Bytes::copy(*hang));
+  (void)segment->finish();
+  co_return true;
+}
+
 // The index page lists each broadcast with its tracks: this reads the
 // broadcast's `.catalog` like any viewer (one upstream SUBSCRIBE, shared with
 // the viewers'), and lists the newest complete segment (a publisher may
-// publish a corrected catalog later). Ends with the track, i.e. with the
+// publish a corrected catalog later); with `hang_catalog`, it also derives
+// the hang catalog.json from it. Ends with the track, i.e. with the
 // broadcast; a publisher without a catalog answers 404 and that is all.
 asio::awaitable<void> watch_catalog(cache::BroadcastReader broadcast,
                                     std::shared_ptr<Origins> origins, std::string name,
-                                    uint64_t token) {
+                                    uint64_t token,
+                                    std::optional<cache::TrackWriter> hang_catalog) {
   constexpr size_t kMaxCatalogBytes = 64 * 1024;
   auto track = broadcast.request_track(".catalog");
   if (!track) co_return;
   std::optional<uint64_t> newest;
+  uint64_t hang_sequence = 0;
   for (;;) {
     auto segment = co_await track->next_segment();
     if (!segment) co_return;
     if (newest && segment->sequence() < *newest) continue;
-    std::string text;
-    bool complete = false;
-    for (;;) {
-      auto chunk = co_await segment->next_chunk();
-      if (!chunk) {
-        complete = chunk.error().is_closed();
-        break;
+    const uint64_t sequence = segment->sequence();
+    auto text = co_await read_whole(std::move(*segment), kMaxCatalogBytes);
+    if (!text) continue;
+    newest = sequence;
+    origins->set_catalog(name, token, *text);
+    if (hang_catalog) {
+      if (co_await derive_hang_catalog(*text, broadcast, *hang_catalog, hang_sequence, origins,
+                                       name, token)) {
+        ++hang_sequence;
       }
-      if (text.size() + chunk->size() > kMaxCatalogBytes) break;
-      text.append(chunk->view());
     }
-    if (!complete) continue;
-    newest = segment->sequence();
-    origins->set_catalog(name, token, std::move(text));
   }
 }
 
@@ -272,8 +365,16 @@ asio::awaitable<Error> run_publisher(session::ServerHandshake& handshake, std::s
   }
   std::shared_ptr<session::Session> session = accepted.value();
   LiveSessionGuard registered(*w, wire::Role::kPublisher, session);
+  // catalog.json exists from the start, so that a viewer asking for it
+  // early waits for it rather than reaching the publisher (which has none).
+  std::optional<cache::TrackWriter> hang_catalog;
+  if (auto created = writer.create_track(std::string(media::kHangCatalogTrack))) {
+    hang_catalog = std::move(*created);
+  }
   (void)session->subscribe(std::move(writer));
-  asio::co_spawn(w->executor, watch_catalog(reader, w->origins, name, *token), asio::detached);
+  asio::co_spawn(w->executor,
+                 watch_catalog(reader, w->origins, name, *token, std::move(hang_catalog)),
+                 asio::detached);
   Error end = co_await session->run();
   // run() closed the broadcast: every subscriber's tracks are reset with its
   // end code. Free the name for the next publisher.
@@ -338,14 +439,142 @@ asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::
   co_return end;
 }
 
+// What a moq-lite session of this worker serves: every broadcast live on
+// the relay (from its owner worker, mirrored when that is another one),
+// under its name and, for the hang convention, under `name.hang` as well.
+class LiteOrigin final : public lite::Origin {
+ public:
+  explicit LiteOrigin(std::shared_ptr<Worker> w) : w_(std::move(w)) {}
+
+  Result<cache::BroadcastReader> find(const std::string& path) override {
+    auto live = w_->origins->find(path);
+    if (!live && path.ends_with(kHangSuffix)) {
+      live = w_->origins->find(path.substr(0, path.size() - kHangSuffix.size()));
+    }
+    if (!live) return Error::not_found();
+    if (live->owner == w_->index) return live->broadcast;
+    auto& mirror = mirrors_[live->token];
+    if (!mirror) {
+      mirror = w_->mirrors.get(live->token, (*w_->executors)[live->owner], live->broadcast);
+    }
+    return mirror->broadcast();
+  }
+  std::vector<std::string> live() override {
+    std::vector<std::string> names;
+    for (const auto& listing : w_->origins->list()) {
+      names.push_back(listing.name);
+      if (!listing.name.ends_with(kHangSuffix))
+        names.push_back(listing.name + std::string(kHangSuffix));
+    }
+    return names;
+  }
+  uint64_t generation() override { return w_->origins->generation(); }
+  uint32_t timescale(const std::string& path, const std::string& track) override {
+    if (uint32_t t = w_->origins->timescale(path, track)) return t;
+    if (!path.ends_with(kHangSuffix)) return 0;
+    return w_->origins->timescale(path.substr(0, path.size() - kHangSuffix.size()), track);
+  }
+
+ private:
+  static constexpr std::string_view kHangSuffix = ".hang";
+  std::shared_ptr<Worker> w_;
+  std::unordered_map<uint64_t, std::shared_ptr<Mirror>> mirrors_;  // by origin token
+};
+
+// A moq-lite session (the dialect was negotiated in the CONNECT): serves
+// every live broadcast, by paths relative to the URL path.
+asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::Version version,
+                                std::shared_ptr<Worker> w) {
+  lite::SessionConfig config;
+  config.origin_id = w->lite_origin_id;
+  auto origin = std::make_shared<LiteOrigin>(w);
+  auto session =
+      lite::Session::create(w->executor, transport, version, transport->path(), origin, config);
+  // What the client publishes: asked at once (as moq-relay does of every
+  // session); each announced path becomes a broadcast of this relay, filled
+  // on demand by SUBSCRIBEs to the client, until it is unannounced or the
+  // session ends.
+  struct Published {
+    cache::BroadcastWriter writer;
+    uint64_t token = 0;
+    std::string name;
+  };
+  auto published = std::make_shared<std::map<std::string, Published>>();
+  const std::string root = broadcast_name(transport->path());
+  std::weak_ptr<lite::Session> weak_session = session;
+  session->watch_announcements(
+      "", [published, w, root, weak_session](const std::string& path, bool active) {
+        auto s = weak_session.lock();
+        if (!s) return;
+        if (!active) {
+          auto it = published->find(path);
+          if (it == published->end()) return;
+          (void)it->second.writer.close(Error::closed());
+          w->origins->remove(it->second.name, it->second.token);
+          spdlog::info("broadcast '{}' ended (moq-lite publisher {})", it->second.name,
+                       s->transport()->peer());
+          published->erase(it);
+          return;
+        }
+        const std::string name = lite::join_path(root, path);
+        auto [writer, reader] = cache::make_broadcast();
+        auto token = w->origins->add(name, w->index, reader);
+        if (!token) {
+          spdlog::info("broadcast '{}' from moq-lite publisher {} refused: already live", name,
+                       s->transport()->peer());
+          return;
+        }
+        spdlog::info("broadcast '{}' published by {} ({})", name, s->transport()->peer(),
+                     s->transport()->protocol());
+        s->consume(path, writer);
+        published->insert_or_assign(path, Published{std::move(writer), *token, name});
+      });
+  ++w->ended.sessions_started;
+  ++w->shared->live_sessions;
+  struct Live {
+    Worker& w;
+    ~Live() { --w.shared->live_sessions; }
+  } live{*w};
+  Error end = co_await session->run();
+  for (auto& [path, p] : *published) {
+    (void)p.writer.close(Error::closed());
+    w->origins->remove(p.name, p.token);
+  }
+  published->clear();
+  const auto& stats = session->stats();
+  w->ended.subscriptions += stats.subscriptions;
+  w->ended.objects_out += stats.groups_started;
+  w->ended.objects_dropped += stats.groups_dropped;
+  w->ended.bytes_out += stats.payload_bytes_sent;
+  co_return end;
+}
+
 bool offers_kixel00(const wire::ClientSetup& setup) {
   return std::find(setup.versions.begin(), setup.versions.end(), wire::kKixel00) !=
          setup.versions.end();
 }
 
+// The dialect of a new session: the client's first offer that we speak
+// (as moq-relay 0.17.10 chooses); none (KIXEL_00, negotiated in SETUP) when
+// it offers nothing or nothing we speak.
+std::string choose_protocol(const std::vector<std::string>& offered) {
+  for (const auto& p : offered) {
+    if (lite::version_from_protocol(p)) return p;
+  }
+  return {};
+}
+
 asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport, std::shared_ptr<Worker> w) {
   const RelayConfig& config = w->config;
   SessionLog log{transport->peer(), transport->path()};
+  if (auto version = lite::version_from_protocol(transport->protocol())) {
+    log.role = transport->protocol();
+    spdlog::info("session start: peer {} path '{}' protocol {} worker {}", log.peer, log.path,
+                 log.role, w->index);
+    Error end = co_await run_lite(transport, *version, w);
+    log_end(log, end);
+    co_return;
+  }
   const std::string name = broadcast_name(log.path);
   if (name.empty()) {
     // The path names the broadcast: "/" names none.
@@ -466,13 +695,15 @@ Result<void> Relay::add_worker(asio::io_context& io, std::shared_ptr<quic::Endpo
   w->shared = shared_;
   w->board = board_;
   w->config = config;
+  w->lite_origin_id = shared_->lite_origin_id;
   std::weak_ptr<Worker> weak = w;
   w->server = wt::Server::serve(
       std::move(endpoint),
       // Every path is a broadcast name; the SETUP role decides the rest.
       // A draining relay takes no new session.
-      [shared = shared_](const wt::SessionRequested&) {
-        return shared->draining.load(std::memory_order_relaxed) ? 503u : 200u;
+      [shared = shared_](const wt::SessionRequested& request) -> wt::WtConnection::Answer {
+        if (shared->draining.load(std::memory_order_relaxed)) return 503u;
+        return {200u, choose_protocol(request.protocols)};
       },
       [&io, weak](std::shared_ptr<wt::WtSession> session) {
         if (auto worker = weak.lock()) {

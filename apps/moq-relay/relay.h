@@ -47,6 +47,10 @@ class MetricsBoard;
 struct RelayShared {
   std::atomic<size_t> live_sessions{0};
   std::atomic<bool> draining{false};
+  // This relay's origin id in moq-lite announcements: random, non-zero,
+  // below 2^53 (the JS clients read it as a JavaScript number).
+  const uint64_t lite_origin_id = random_origin_id();
+  static uint64_t random_origin_id();
 };
 
 // The fan-out server: accepts WebTransport sessions and, by their SETUP role,

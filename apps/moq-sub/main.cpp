@@ -90,16 +90,16 @@ class SubApp {
     watchdog.async_wait([this](const asio::error_code& ec) {
       if (!ec && !session_) fail(kExitConnection, "timed out connecting to " + options_.client.url);
     });
-    auto session =
-        co_await moq::app::connect_moq(*client_, options_.client.url, moq::wire::Role::kSubscriber);
+    auto session = co_await moq::app::connect_any(
+        *client_, options_.client.url, moq::wire::Role::kSubscriber, options_.client.protocol);
     if (status_) co_return;
     if (!session) co_return fail(kExitConnection, session.error().reason);
     watchdog.cancel();
     session_ = session.value();
     auto [writer, reader] = moq::cache::make_broadcast();
-    (void)session_->subscribe(std::move(writer));
+    session_->subscribe(std::move(writer));
     asio::co_spawn(io_, run_session(session_), asio::detached);
-    spdlog::info("connected to {}", options_.client.url);
+    spdlog::info("connected to {} ({})", options_.client.url, session_->protocol());
 
     subscriber_.emplace(io_.get_executor(), std::move(reader),
                         [this](moq::Bytes bytes) { output_.write(std::move(bytes)); });
@@ -128,7 +128,7 @@ class SubApp {
     finish(kExitOk);
   }
 
-  asio::awaitable<void> run_session(std::shared_ptr<moq::session::Session> session) {
+  asio::awaitable<void> run_session(std::shared_ptr<moq::app::MoqConnection> session) {
     const moq::Error ended = co_await session->run();
     if (status_ || closing_) co_return;
     // A clean close ends every track cleanly too: the subscriber finishes
@@ -179,7 +179,7 @@ class SubApp {
   std::unique_ptr<moq::wt::Client> client_;
   moq::sub::OutputWriter output_;
   std::optional<moq::sub::MediaSubscriber> subscriber_;
-  std::shared_ptr<moq::session::Session> session_;
+  std::shared_ptr<moq::app::MoqConnection> session_;
   bool closing_ = false;
   std::optional<int> status_;
 };

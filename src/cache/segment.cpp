@@ -1,5 +1,7 @@
 #include "cache/segment.h"
 
+#include <algorithm>
+
 namespace moq::cache {
 namespace detail {
 
@@ -7,6 +9,13 @@ Result<void> Segment::write(Bytes chunk) {
   if (closed) return *closed;
   bytes += chunk.size();
   chunks.push_back(std::move(chunk));
+  changed.notify_all();
+  return {};
+}
+
+Result<void> Segment::start_frame(FrameStart frame) {
+  if (closed) return *closed;
+  frames.emplace_back(chunks.size(), frame);
   changed.notify_all();
   return {};
 }
@@ -26,6 +35,11 @@ SegmentWriter::SegmentWriter(std::shared_ptr<detail::Segment> segment)
 Result<void> SegmentWriter::write(Bytes chunk) {
   if (!token_) return detail::empty_handle();
   return segment()->write(std::move(chunk));
+}
+
+Result<void> SegmentWriter::start_frame(FrameStart frame) {
+  if (!token_) return detail::empty_handle();
+  return segment()->start_frame(frame);
 }
 
 Result<void> SegmentWriter::close(Error error) {
@@ -58,6 +72,17 @@ asio::awaitable<Result<Bytes>> SegmentReader::next_chunk() {
     const bool woke = co_await segment->changed.wait();
     if (!woke) co_return detail::cancelled();
   }
+}
+
+std::vector<FrameStart> SegmentReader::frames_at(size_t index) const {
+  std::vector<FrameStart> out;
+  if (!segment_) return out;
+  const auto& frames = segment_->frames;
+  auto it = std::lower_bound(frames.begin(), frames.end(), index,
+                             [](const auto& f, size_t i) { return f.first < i; });
+  for (; it != frames.end() && it->first == index; ++it)
+    out.push_back(it->second);
+  return out;
 }
 
 std::optional<Error> SegmentReader::closed() const {

@@ -25,6 +25,16 @@
 
 namespace moq::cache {
 
+// Where a frame begins inside a segment (moq-lite and IETF publishers send
+// groups of frames; KIXEL_00 objects are bytes only and have none): its size
+// and, when the publisher gave one, its timestamp in the track's timescale.
+// A frame's bytes are whole chunks: a chunk never holds parts of two frames.
+struct FrameStart {
+  uint64_t size = 0;
+  std::optional<uint64_t> timestamp;
+  friend bool operator==(const FrameStart&, const FrameStart&) = default;
+};
+
 // Fixed at creation, never changes.
 struct SegmentInfo {
   uint64_t sequence = 0;
@@ -43,12 +53,16 @@ struct Segment {
   explicit Segment(SegmentInfo i) : info(std::move(i)) {}
 
   Result<void> write(Bytes chunk);
+  Result<void> start_frame(FrameStart frame);
   Result<void> close(Error error);  // refuses (returns the old error) when closed
 
   const SegmentInfo info;
 
   // Changing state.
   std::vector<Bytes> chunks;
+  // Frame starts, by the index of their first chunk (non-decreasing: a
+  // zero-size frame shares its index with the next frame).
+  std::vector<std::pair<size_t, FrameStart>> frames;
   size_t bytes = 0;
   std::optional<Error> closed;
   async::Notify changed;
@@ -70,6 +84,9 @@ class SegmentWriter {
 
   // Appends a chunk; readers get the same Bytes, not a copy.
   Result<void> write(Bytes chunk);
+  // Marks the start of a frame at the next chunk (write the frame's bytes
+  // next, as whole chunks).
+  Result<void> start_frame(FrameStart frame);
   // Clean end of the payload (code 0).
   Result<void> finish() { return close(Error::closed()); }
   // Ends the segment with an error; readers see it after the chunks so far.
@@ -99,6 +116,18 @@ class SegmentReader {
   // Waits (without polling) for the next chunk; same end results as above.
   // The reader must outlive the returned awaitable.
   asio::awaitable<Result<Bytes>> next_chunk();
+
+  // The frames that start at chunk `index` (index = the chunk count: the
+  // zero-size frames at the end); empty for KIXEL_00 objects. A chunk's
+  // frame starts are there once the chunk is.
+  std::vector<FrameStart> frames_at(size_t index) const;
+  // Whether the publisher marked frames (checked once the first chunk or
+  // frame is there).
+  bool framed() const { return segment_ && !segment_->frames.empty(); }
+  // Every frame start so far, in order: (index of its first chunk, frame).
+  size_t frame_count() const { return segment_ ? segment_->frames.size() : 0; }
+  const std::pair<size_t, FrameStart>& frame(size_t i) const { return segment_->frames[i]; }
+  size_t next_chunk_index() const { return next_chunk_; }
 
   // Bytes written so far, and whether the writer is done.
   size_t size() const { return segment_ ? segment_->bytes : 0; }

@@ -24,6 +24,13 @@ bool Reader::i32(int32_t& out) {
   return true;
 }
 
+bool Reader::u8(uint8_t& out) {
+  if (!ok()) return false;
+  if (remaining() < 1) return need_more();
+  out = data_[pos_++];
+  return true;
+}
+
 bool Reader::string(std::string& out) {
   uint64_t len = 0;
   if (!varint(len)) return false;

@@ -30,6 +30,7 @@ class Reader {
 
   bool varint(uint64_t& out);
   bool i32(int32_t& out);
+  bool u8(uint8_t& out);  // one raw byte (moq-lite, IETF)
   // A varint length then that many bytes; longer than the cap is an error.
   bool string(std::string& out);
 

@@ -18,6 +18,7 @@ class Writer {
   // Minimal encoding; values >= 2^62 are refused (ok() becomes false).
   bool varint(uint64_t value);
   void i32(int32_t value);
+  void u8(uint8_t value) { out_.push_back(value); }
   bool string(std::string_view s);
   void bytes(std::span<const uint8_t> data) { out_.insert(out_.end(), data.begin(), data.end()); }
 

@@ -79,6 +79,9 @@ class Session {
   // The request path of the session ("/name"), and the peer for logs.
   virtual std::string path() const = 0;
   virtual std::string peer() const = 0;
+  // The application protocol negotiated at session setup (WebTransport's
+  // wt-protocol: "moq-lite-05", ...); empty when none was (KIXEL_00).
+  virtual std::string protocol() const { return {}; }
 };
 
 }  // namespace moq::transport

@@ -23,7 +23,8 @@ Client::~Client() {
   if (endpoint_) endpoint_->shutdown(h3::error::kNoError, "client shutting down");
 }
 
-asio::awaitable<Result<std::shared_ptr<WtSession>>> Client::connect(std::string url) {
+asio::awaitable<Result<std::shared_ptr<WtSession>>> Client::connect(
+    std::string url, std::vector<std::string> protocols) {
   auto parsed = parse_https_url(url);
   if (!parsed) co_return parsed.error();
 
@@ -50,7 +51,8 @@ asio::awaitable<Result<std::shared_ptr<WtSession>>> Client::connect(std::string 
   auto conn = endpoint_->connect(remote, parsed->host, tls_);
   if (!conn) co_return conn.error();
   auto wt = WtConnection::attach_client(conn.value());
-  auto session = co_await wt->open_session(parsed->authority, parsed->path);
+  auto session =
+      co_await wt->open_session(parsed->authority, parsed->path, {}, std::move(protocols));
   if (!session) {
     co_return Error{session.error().code,
                     "cannot open WebTransport session at " + url + ": " + session.error().reason};

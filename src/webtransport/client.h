@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
@@ -28,7 +29,9 @@ class Client {
 
   // Resolves the URL's host, connects, and opens a WebTransport session on
   // its path. Errors say which step failed.
-  asio::awaitable<Result<std::shared_ptr<WtSession>>> connect(std::string url);
+  // `protocols`: offered in wt-available-protocols, most preferred first.
+  asio::awaitable<Result<std::shared_ptr<WtSession>>> connect(
+      std::string url, std::vector<std::string> protocols = {});
 
   quic::Endpoint& endpoint() { return *endpoint_; }
 

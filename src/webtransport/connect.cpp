@@ -3,10 +3,13 @@
 #include <array>
 #include <string>
 
+#include "webtransport/protocols.h"
+
 namespace moq::wt {
 
 h3::HeaderList connect_request_headers(std::string_view authority, std::string_view path,
-                                       std::string_view origin) {
+                                       std::string_view origin,
+                                       const std::vector<std::string>& protocols) {
   h3::HeaderList h{
       {":method", "CONNECT"},       {":protocol", "webtransport"},
       {":scheme", "https"},         {":authority", std::string(authority)},
@@ -14,12 +17,18 @@ h3::HeaderList connect_request_headers(std::string_view authority, std::string_v
   };
   if (!origin.empty()) h.push_back({"origin", std::string(origin)});
   h.push_back({"sec-webtransport-http3-draft02", "1"});
+  if (!protocols.empty()) {
+    h.push_back({std::string(kAvailableProtocolsHeader), serialize_protocol_list(protocols)});
+  }
   return h;
 }
 
-h3::HeaderList response_headers(uint32_t status, bool webtransport) {
+h3::HeaderList response_headers(uint32_t status, bool webtransport, std::string_view protocol) {
   h3::HeaderList h{{":status", std::to_string(status)}};
   if (webtransport) h.push_back({"sec-webtransport-http3-draft", "draft02"});
+  if (!protocol.empty()) {
+    h.push_back({std::string(kProtocolHeader), serialize_protocol_item(protocol)});
+  }
   if (status == 405) h.push_back({"allow", "CONNECT"});
   return h;
 }
@@ -67,7 +76,7 @@ RequestCheck malformed(std::string why) {
 
 RequestCheck check_request(const h3::HeaderList& headers) {
   const std::string *method = nullptr, *scheme = nullptr, *authority = nullptr, *path = nullptr,
-                    *protocol = nullptr, *origin = nullptr;
+                    *protocol = nullptr, *origin = nullptr, *available = nullptr;
   bool regular_seen = false;
   for (const auto& h : headers) {
     // Lowercase token characters; ':' only as the first character.
@@ -103,6 +112,7 @@ RequestCheck check_request(const h3::HeaderList& headers) {
     regular_seen = true;
     if (connection_specific(h.name, h.value)) return malformed("connection-specific " + h.name);
     if (h.name == "origin" && !origin) origin = &h.value;
+    if (h.name == kAvailableProtocolsHeader && !available) available = &h.value;
   }
   if (!method) return malformed("missing :method");
 
@@ -136,6 +146,10 @@ RequestCheck check_request(const h3::HeaderList& headers) {
   c.request.authority = *authority;
   c.request.path = *path;
   if (origin) c.request.origin = *origin;
+  if (available) {
+    // A malformed list is ignored (RFC 8941 §4.2), not a malformed request.
+    if (auto list = parse_protocol_list(*available)) c.request.protocols = std::move(*list);
+  }
   return c;
 }
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "h3/qpack.h"
 
@@ -15,18 +16,26 @@ namespace moq::wt {
 // :method CONNECT, :protocol webtransport, :scheme https, :authority, :path,
 // then origin (if non-empty) and sec-webtransport-http3-draft02: 1, as
 // browsers send it.
+// With `protocols`, also wt-available-protocols (the client's dialects, in
+// its order of preference).
 h3::HeaderList connect_request_headers(std::string_view authority, std::string_view path,
-                                       std::string_view origin = {});
+                                       std::string_view origin = {},
+                                       const std::vector<std::string>& protocols = {});
 
 // :status, plus sec-webtransport-http3-draft: draft02 when `webtransport`
 // (the server accepts a session: Chrome checks for it), plus allow: CONNECT
 // for 405.
-h3::HeaderList response_headers(uint32_t status, bool webtransport);
+// With a non-empty `protocol`: wt-protocol (the application protocol the
+// server chose from the client's wt-available-protocols).
+h3::HeaderList response_headers(uint32_t status, bool webtransport, std::string_view protocol = {});
 
 struct ConnectRequest {
   std::string authority;
   std::string path;
   std::string origin;  // empty if absent
+  // wt-available-protocols, in the client's order; empty if absent or not a
+  // well-formed structured-field list.
+  std::vector<std::string> protocols;
 };
 
 // How the server answers a request HEADERS block. Decision table (documented

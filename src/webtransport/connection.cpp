@@ -363,7 +363,8 @@ void Connection::on_server_request(uint64_t id, const h3::HeaderList& headers) {
   sess->state = Session::State::kRequested;
   sessions_[id] = std::move(sess);
   emit(SessionRequested{id, std::move(check.request.authority), std::move(check.request.path),
-                        std::move(check.request.origin), headers});
+                        std::move(check.request.origin), std::move(check.request.protocols),
+                        headers});
 }
 
 void Connection::on_client_response(Session& sess, uint64_t id, const h3::HeaderList& headers) {
@@ -588,20 +589,21 @@ void Connection::end_session(uint64_t session_id, uint64_t stream_reset_code) {
 // application calls
 // ---------------------------------------------------------------------------
 
-void Connection::respond(uint64_t id, uint32_t status, bool webtransport, bool fin) {
+void Connection::respond(uint64_t id, uint32_t status, bool webtransport, bool fin,
+                         std::string_view protocol) {
   std::vector<uint8_t> field =
-      encoder_.encode(static_cast<int64_t>(id), response_headers(status, webtransport));
+      encoder_.encode(static_cast<int64_t>(id), response_headers(status, webtransport, protocol));
   std::vector<uint8_t> frame;
   h3::write_frame(h3::frame_type::kHeaders, field, frame);
   write(id, std::move(frame), fin);
 }
 
-bool Connection::accept(uint64_t session_id) {
+bool Connection::accept(uint64_t session_id, std::string_view protocol) {
   if (failed_ || config_.role != Role::kServer) return false;
   auto it = sessions_.find(session_id);
   if (it == sessions_.end() || it->second->state != Session::State::kRequested) return false;
   it->second->state = Session::State::kEstablished;
-  respond(session_id, 200, true, false);
+  respond(session_id, 200, true, false, protocol);
   flush_buffered(session_id);
   return true;
 }
@@ -619,7 +621,7 @@ bool Connection::reject(uint64_t session_id, uint32_t status) {
 }
 
 bool Connection::open_session(uint64_t stream_id, std::string_view authority, std::string_view path,
-                              std::string_view origin) {
+                              std::string_view origin, const std::vector<std::string>& protocols) {
   if (failed_ || config_.role != Role::kClient || !sid::is_client_bidi(stream_id)) return false;
   if (!peer_settings_ || !h3::supports_webtransport(*peer_settings_)) return false;
   if (streams_.count(stream_id) || sessions_.count(stream_id)) return false;
@@ -632,8 +634,8 @@ bool Connection::open_session(uint64_t stream_id, std::string_view authority, st
   sess->id = stream_id;
   sess->state = Session::State::kPending;
   sessions_[stream_id] = std::move(sess);
-  std::vector<uint8_t> field = encoder_.encode(static_cast<int64_t>(stream_id),
-                                               connect_request_headers(authority, path, origin));
+  std::vector<uint8_t> field = encoder_.encode(
+      static_cast<int64_t>(stream_id), connect_request_headers(authority, path, origin, protocols));
   std::vector<uint8_t> frame;
   h3::write_frame(h3::frame_type::kHeaders, field, frame);
   write(stream_id, std::move(frame), false);

@@ -75,6 +75,7 @@ struct SessionRequested {
   std::string authority;
   std::string path;
   std::string origin;
+  std::vector<std::string> protocols;  // wt-available-protocols, client's order
   h3::HeaderList headers;
 };
 // Client: the server answered 2xx.
@@ -181,7 +182,8 @@ class Connection {
   // ---- server ----
   // Answers a SessionRequested: 200 + sec-webtransport-http3-draft: draft02.
   // Buffered streams of the session are then reported. False if unknown.
-  bool accept(uint64_t session_id);
+  // `protocol`: the application protocol chosen (wt-protocol), if any.
+  bool accept(uint64_t session_id, std::string_view protocol = {});
   // Answers with an error status (e.g. 404) and FIN. False if unknown.
   bool reject(uint64_t session_id, uint32_t status);
 
@@ -190,7 +192,7 @@ class Connection {
   // session id. Queues HEADERS with the CONNECT request. False (nothing
   // queued) before SettingsReceived or if the server lacks WebTransport.
   bool open_session(uint64_t stream_id, std::string_view authority, std::string_view path,
-                    std::string_view origin = {});
+                    std::string_view origin = {}, const std::vector<std::string>& protocols = {});
 
   // ---- both ----
   // Registers a locally opened WT stream and returns the header the glue must
@@ -251,7 +253,8 @@ class Connection {
   void route_wt_stream(uint64_t id, uint64_t session_id, bool bidi, Bytes initial, bool fin);
   void flush_buffered(uint64_t session_id);
   void end_session(uint64_t session_id, uint64_t stream_reset_code);
-  void respond(uint64_t id, uint32_t status, bool webtransport, bool fin);
+  void respond(uint64_t id, uint32_t status, bool webtransport, bool fin,
+               std::string_view protocol = {});
   bool session_id_plausible(uint64_t session_id) const;
 
   Config config_;

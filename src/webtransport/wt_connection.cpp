@@ -7,6 +7,7 @@
 #include "h3/error.h"
 #include "h3/stream_id.h"
 #include "webtransport/error.h"
+#include "webtransport/protocols.h"
 
 namespace moq::wt {
 namespace {
@@ -253,14 +254,16 @@ void WtConnection::handle_events() {
             settings_ok_ = e.webtransport;
             changed_.notify_all();
           } else if constexpr (std::is_same_v<E, SessionRequested>) {
-            const uint32_t status = (session_id_ || !on_request_) ? 429u : on_request_(e);
+            const Answer answer = (session_id_ || !on_request_) ? Answer(429u) : on_request_(e);
+            const uint32_t status = answer.status;
             if (status >= 200 && status < 300) {
-              core_.accept(e.session_id);
+              core_.accept(e.session_id, answer.protocol);
               session_id_ = e.session_id;
               conn_->set_priority(static_cast<int64_t>(e.session_id), kTopPriority);
               auto s = std::make_shared<WtSession>(shared_from_this(), e.session_id, e.path,
                                                    conn_->remote().address().to_string() + ":" +
-                                                       std::to_string(conn_->remote().port()));
+                                                       std::to_string(conn_->remote().port()),
+                                                   answer.protocol);
               session_ = s;
               write_core_output();
               if (on_session_) on_session_(s);
@@ -272,10 +275,15 @@ void WtConnection::handle_events() {
             // already have opened streams that arrive in this same batch.
             if (!session_id_) {
               session_id_ = e.session_id;
+              std::string protocol;
+              if (const std::string* chosen = h3::find_header(e.headers, kProtocolHeader)) {
+                protocol = parse_protocol_item(*chosen).value_or("");
+              }
               accepted_ =
                   std::make_shared<WtSession>(shared_from_this(), e.session_id, pending_path_,
                                               conn_->remote().address().to_string() + ":" +
-                                                  std::to_string(conn_->remote().port()));
+                                                  std::to_string(conn_->remote().port()),
+                                              std::move(protocol));
               session_ = accepted_;
             }
             changed_.notify_all();
@@ -423,7 +431,8 @@ void WtConnection::poll_close() {
 }
 
 asio::awaitable<Result<std::shared_ptr<WtSession>>> WtConnection::open_session(
-    std::string authority, std::string path, std::string origin) {
+    std::string authority, std::string path, std::string origin,
+    std::vector<std::string> protocols) {
   auto self = shared_from_this();
   // Wait for the QUIC handshake and the server's SETTINGS.
   while (!closed_ && !core_.peer_settings_received())
@@ -436,7 +445,7 @@ asio::awaitable<Result<std::shared_ptr<WtSession>>> WtConnection::open_session(
   auto id = conn_->open_bidi_stream();
   if (!id) co_return id.error();
   conn_->set_priority(*id, kTopPriority);
-  if (!core_.open_session(static_cast<uint64_t>(*id), authority, path, origin)) {
+  if (!core_.open_session(static_cast<uint64_t>(*id), authority, path, origin, protocols)) {
     co_return Error{code::kSession, "cannot send the WebTransport CONNECT"};
   }
   write_core_output();
@@ -459,8 +468,12 @@ asio::awaitable<Result<std::shared_ptr<WtSession>>> WtConnection::open_session(
 // ---------------------------------------------------------------- WtSession
 
 WtSession::WtSession(std::shared_ptr<WtConnection> conn, uint64_t id, std::string path,
-                     std::string peer)
-    : conn_(std::move(conn)), id_(id), path_(std::move(path)), peer_(std::move(peer)) {}
+                     std::string peer, std::string protocol)
+    : conn_(std::move(conn)),
+      id_(id),
+      path_(std::move(path)),
+      peer_(std::move(peer)),
+      protocol_(std::move(protocol)) {}
 
 WtSession::~WtSession() {
   // Dropped by the application while still open: end it cleanly.

@@ -29,7 +29,13 @@ class WtConnection : public quic::ConnectionHandler,
  public:
   // Server: decides per request. Return 200 to accept, or an HTTP error
   // status (e.g. 404) to refuse. Accepted sessions go to on_session.
-  using RequestHandler = std::function<uint32_t(const SessionRequested&)>;
+  struct Answer {
+    Answer(uint32_t s) : status(s) {}  // NOLINT: a bare status is an answer
+    Answer(uint32_t s, std::string p) : status(s), protocol(std::move(p)) {}
+    uint32_t status;
+    std::string protocol;  // 2xx: the wt-protocol chosen (empty: none)
+  };
+  using RequestHandler = std::function<Answer(const SessionRequested&)>;
   using SessionHandler = std::function<void(std::shared_ptr<WtSession>)>;
 
   // Attaches to `conn` as its event handler; the QUIC connection owns it
@@ -41,9 +47,11 @@ class WtConnection : public quic::ConnectionHandler,
 
   // Client: after the QUIC handshake and the server's SETTINGS, sends the
   // CONNECT and waits for the answer.
-  asio::awaitable<Result<std::shared_ptr<WtSession>>> open_session(std::string authority,
-                                                                   std::string path,
-                                                                   std::string origin = {});
+  // `protocols` go in wt-available-protocols; the server's choice is the
+  // session's protocol().
+  asio::awaitable<Result<std::shared_ptr<WtSession>>> open_session(
+      std::string authority, std::string path, std::string origin = {},
+      std::vector<std::string> protocols = {});
 
   quic::Connection& quic() { return *conn_; }
   bool closed() const { return closed_; }
@@ -119,7 +127,8 @@ class WtConnection : public quic::ConnectionHandler,
 // A WebTransport session as the MoQ layer sees it.
 class WtSession : public transport::Session, public std::enable_shared_from_this<WtSession> {
  public:
-  WtSession(std::shared_ptr<WtConnection> conn, uint64_t id, std::string path, std::string peer);
+  WtSession(std::shared_ptr<WtConnection> conn, uint64_t id, std::string path, std::string peer,
+            std::string protocol = {});
 
   asio::awaitable<Result<transport::BidiStream>> open_bidi() override;
   asio::awaitable<Result<std::shared_ptr<transport::SendStream>>> open_uni() override;
@@ -130,6 +139,7 @@ class WtSession : public transport::Session, public std::enable_shared_from_this
   bool is_closed() const override { return close_error_.has_value(); }
   std::string path() const override { return path_; }
   std::string peer() const override { return peer_; }
+  std::string protocol() const override { return protocol_; }
 
   uint64_t id() const { return id_; }
   ~WtSession() override;
@@ -147,6 +157,7 @@ class WtSession : public transport::Session, public std::enable_shared_from_this
   uint64_t id_;
   std::string path_;
   std::string peer_;
+  std::string protocol_;
   using Incoming = std::pair<int64_t, std::shared_ptr<WtConnection::RecvState>>;
   std::deque<Incoming> incoming_uni_;
   std::deque<Incoming> incoming_bidi_;
