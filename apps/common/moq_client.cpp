@@ -119,9 +119,9 @@ std::string MoqConnection::protocol() const {
   return lite ? std::string(lite::protocol_name(lite->version())) : "kixel-00";
 }
 
-void MoqConnection::subscribe(cache::BroadcastWriter writer) {
+void MoqConnection::subscribe(cache::BroadcastWriter writer, bool from_start) {
   if (lite) {
-    lite->consume(broadcast, std::move(writer));
+    lite->consume(broadcast, std::move(writer), from_start);
   } else {
     (void)kixel->subscribe(std::move(writer));
   }

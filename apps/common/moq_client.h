@@ -66,7 +66,8 @@ class MoqConnection {
  public:
   std::string protocol() const;  // "kixel-00" or "moq-lite-0N"
   // Subscriber: fills `broadcast` with the tracks it asks for.
-  void subscribe(cache::BroadcastWriter broadcast);
+  // `from_start`: every group still cached, not just the newest.
+  void subscribe(cache::BroadcastWriter broadcast, bool from_start = false);
   // Publisher: serves `broadcast` under the URL's name.
   void publish(cache::BroadcastReader broadcast);
   asio::awaitable<Error> run();

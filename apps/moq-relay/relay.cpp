@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "cache/broadcast.h"
+#include "hang_view.h"
 #include "lite/session.h"
 #include "media/catalog.h"
 #include "media/hang.h"
@@ -481,12 +482,116 @@ class LiteOrigin final : public lite::Origin {
   std::unordered_map<uint64_t, std::shared_ptr<Mirror>> mirrors_;  // by origin token
 };
 
+// Whether a broadcast published over moq-lite is in the hang format with
+// raw (legacy container) frames, which KIXEL viewers cannot use as they are:
+// its catalog.json says so (waited for a few seconds at most).
+asio::awaitable<bool> publishes_legacy_hang(cache::BroadcastReader reader) {
+  auto catalog = reader.request_track(std::string(media::kHangCatalogTrack));
+  if (!catalog) co_return false;
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  std::optional<cache::SegmentReader> first;
+  // Polled: a bounded wait without cancelling the track's own.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!first && std::chrono::steady_clock::now() < deadline) {
+    auto next = catalog->try_next_segment();
+    if (!next) co_return false;
+    if (*next) {
+      first = std::move(**next);
+      break;
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    asio::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!first) co_return false;
+  std::string text;
+  for (;;) {
+    auto chunk = co_await first->next_chunk();
+    if (!chunk || text.size() > 64 * 1024) break;
+    text.append(chunk->view());
+  }
+  auto parsed = media::kixel_from_hang_catalog(text);
+  if (!parsed) co_return false;
+  for (const auto& r : parsed->renditions) {
+    if (r.container == media::HangContainer::kLegacy) co_return true;
+  }
+  co_return false;
+}
+
+// The track requests of a broadcast a moq-lite client publishes: each goes
+// to the client as a SUBSCRIBE (from its oldest group: the relay caches
+// what the publisher still has, as a KIXEL_00 SUBSCRIBE does), except the
+// KIXEL names of a legacy hang broadcast, which its HangView makes.
+struct LiteRouting {
+  std::optional<bool> legacy;  // decided at the first KIXEL name
+  bool deciding = false;
+  std::vector<cache::TrackWriter> waiting;  // KIXEL names asked meanwhile
+};
+
+void route_one(const std::shared_ptr<lite::Session>& session, const std::string& path,
+               LiteRouting& routing, const std::shared_ptr<HangView>& view,
+               cache::TrackWriter request) {
+  if (HangView::kixel_name(request.name()) && routing.legacy.value_or(false)) {
+    view->request(std::move(request));
+    return;
+  }
+  session->subscribe(path, std::move(request), /*from_start=*/true);
+}
+
+asio::awaitable<void> decide_lite_routing(std::weak_ptr<lite::Session> weak_session,
+                                          std::string path, cache::BroadcastReader reader,
+                                          std::shared_ptr<LiteRouting> routing,
+                                          std::shared_ptr<HangView> view) {
+  const bool legacy = co_await publishes_legacy_hang(reader);
+  routing->legacy = legacy;
+  auto waiting = std::move(routing->waiting);
+  routing->waiting.clear();
+  auto session = weak_session.lock();
+  for (auto& request : waiting) {
+    if (session) {
+      route_one(session, path, *routing, view, std::move(request));
+    } else {
+      (void)request.close(Error::closed());
+    }
+  }
+}
+
+// The track requests of a broadcast a moq-lite client publishes: each goes
+// to the client as a SUBSCRIBE (from its oldest group: the relay caches
+// what the publisher still has, as a KIXEL_00 SUBSCRIBE does), except the
+// KIXEL names of a legacy hang broadcast, which its HangView makes (decided
+// from catalog.json at the first such name, without holding up the rest).
+asio::awaitable<void> route_lite_requests(std::weak_ptr<lite::Session> weak_session,
+                                          std::string path, cache::BroadcastWriter writer,
+                                          cache::BroadcastReader reader,
+                                          std::shared_ptr<HangView> view) {
+  auto routing = std::make_shared<LiteRouting>();
+  for (;;) {
+    auto request = co_await writer.next_request();
+    if (!request) co_return;
+    auto session = weak_session.lock();
+    if (!session) co_return;
+    if (HangView::kixel_name(request->name()) && !routing->legacy) {
+      routing->waiting.push_back(std::move(*request));
+      if (!routing->deciding) {
+        routing->deciding = true;
+        asio::co_spawn(co_await asio::this_coro::executor,
+                       decide_lite_routing(weak_session, path, reader, routing, view),
+                       asio::detached);
+      }
+      continue;
+    }
+    route_one(session, path, *routing, view, std::move(*request));
+  }
+}
+
 // A moq-lite session (the dialect was negotiated in the CONNECT): serves
 // every live broadcast, by paths relative to the URL path.
 asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::Version version,
                                 std::shared_ptr<Worker> w) {
   lite::SessionConfig config;
   config.origin_id = w->lite_origin_id;
+  config.peer_gone_ends_cleanly = true;
   auto origin = std::make_shared<LiteOrigin>(w);
   auto session =
       lite::Session::create(w->executor, transport, version, transport->path(), origin, config);
@@ -498,6 +603,7 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
     cache::BroadcastWriter writer;
     uint64_t token = 0;
     std::string name;
+    std::shared_ptr<HangView> view;
   };
   auto published = std::make_shared<std::map<std::string, Published>>();
   const std::string root = broadcast_name(transport->path());
@@ -509,6 +615,7 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
         if (!active) {
           auto it = published->find(path);
           if (it == published->end()) return;
+          it->second.view->stop();
           (void)it->second.writer.close(Error::closed());
           w->origins->remove(it->second.name, it->second.token);
           spdlog::info("broadcast '{}' ended (moq-lite publisher {})", it->second.name,
@@ -526,8 +633,10 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
         }
         spdlog::info("broadcast '{}' published by {} ({})", name, s->transport()->peer(),
                      s->transport()->protocol());
-        s->consume(path, writer);
-        published->insert_or_assign(path, Published{std::move(writer), *token, name});
+        auto view = std::make_shared<HangView>(w->executor, writer, reader, name);
+        asio::co_spawn(w->executor, route_lite_requests(weak_session, path, writer, reader, view),
+                       asio::detached);
+        published->insert_or_assign(path, Published{std::move(writer), *token, name, view});
       });
   ++w->ended.sessions_started;
   ++w->shared->live_sessions;
@@ -537,6 +646,7 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
   } live{*w};
   Error end = co_await session->run();
   for (auto& [path, p] : *published) {
+    p.view->stop();
     (void)p.writer.close(Error::closed());
     w->origins->remove(p.name, p.token);
   }

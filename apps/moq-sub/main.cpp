@@ -97,7 +97,7 @@ class SubApp {
     watchdog.cancel();
     session_ = session.value();
     auto [writer, reader] = moq::cache::make_broadcast();
-    session_->subscribe(std::move(writer));
+    session_->subscribe(std::move(writer), options_.from_start);
     asio::co_spawn(io_, run_session(session_), asio::detached);
     spdlog::info("connected to {} ({})", options_.client.url, session_->protocol());
 

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "coding/reader.h"
+#include "lite/frame_reader.h"
 #include "lite/framer.h"
 #include "lite/stream_reader.h"
 
@@ -44,6 +45,7 @@ struct Session::Subscription {
     uint64_t sequence = 0;
     uint64_t task = 0;
     std::shared_ptr<transport::SendStream> stream;
+    std::chrono::steady_clock::time_point started;
     bool done = false;
   };
   std::deque<std::shared_ptr<Group>> groups;
@@ -152,23 +154,29 @@ asio::awaitable<void> Session::on_uni(std::shared_ptr<transport::RecvStream> rec
   recv->stop(reset_code::kCancel);
 }
 
-void Session::consume(std::string path, cache::BroadcastWriter broadcast) {
-  tasks_.spawn(serve_requests(std::move(path), std::move(broadcast)));
+void Session::consume(std::string path, cache::BroadcastWriter broadcast, bool from_start) {
+  tasks_.spawn(serve_requests(std::move(path), std::move(broadcast), from_start));
+}
+
+void Session::subscribe(std::string path, cache::TrackWriter track, bool from_start) {
+  tasks_.spawn(subscribe_track(std::move(path), std::move(track), from_start));
 }
 
 void Session::watch_announcements(std::string prefix, AnnounceHandler on_change) {
   tasks_.spawn(read_announcements(std::move(prefix), std::move(on_change)));
 }
 
-asio::awaitable<void> Session::serve_requests(std::string path, cache::BroadcastWriter broadcast) {
+asio::awaitable<void> Session::serve_requests(std::string path, cache::BroadcastWriter broadcast,
+                                              bool from_start) {
   for (;;) {
     auto request = co_await broadcast.next_request();
     if (!request) co_return;
-    tasks_.spawn(subscribe_track(path, std::move(*request)));
+    tasks_.spawn(subscribe_track(path, std::move(*request), from_start));
   }
 }
 
-asio::awaitable<void> Session::subscribe_track(std::string path, cache::TrackWriter track) {
+asio::awaitable<void> Session::subscribe_track(std::string path, cache::TrackWriter track,
+                                               bool from_start) {
   auto incoming = std::make_shared<Incoming>(track);
   if (has_timestamps(version_)) {
     // Its timescale first: frame timestamps are in it.
@@ -200,6 +208,7 @@ asio::awaitable<void> Session::subscribe_track(std::string path, cache::TrackWri
   subscribe.id = id;
   subscribe.broadcast = path;
   subscribe.track = track.name();
+  if (from_start) subscribe.start_group = 0;
   encode(subscribe, version_, out);
   (void)opened->send->write(bytes_of(std::move(out)));
   spdlog::debug("moq-lite {}: SUBSCRIBE {} '{}' '{}' to the peer", peer_, id, path, track.name());
@@ -238,6 +247,9 @@ asio::awaitable<void> Session::subscribe_track(std::string path, cache::TrackWri
       opened->send->reset(reset_code::kCancel);
       break;
     }
+  }
+  if (!end.is_closed() && transport_->is_closed() && config_.peer_gone_ends_cleanly) {
+    end = Error::closed();
   }
   while (end.is_closed() && incoming->groups_in_flight > 0) {
     if (!co_await incoming->changed.wait()) break;
@@ -516,156 +528,6 @@ asio::awaitable<void> Session::serve_track(transport::BidiStream stream,
 
 namespace {
 
-// Pulls a segment's frames. A segment whose publisher marked its frames
-// (moq-lite, IETF) gives them as they were sent; a KIXEL_00 object is cut
-// by a Framer (fMP4 fragments, or the whole object).
-class FrameReader {
- public:
-  FrameReader(cache::SegmentReader segment, uint32_t timescale)
-      : segment_(std::move(segment)), timescale_(timescale) {}
-
-  // The next frame; nullopt after the last one; an error if the segment
-  // was reset or is not well-formed.
-  asio::awaitable<Result<std::optional<Frame>>> next() {
-    for (;;) {
-      if (!ready_.empty()) {
-        Frame f = std::move(ready_.front());
-        ready_.erase(ready_.begin());
-        co_return std::optional<Frame>(std::move(f));
-      }
-      if (done_) co_return std::optional<Frame>();
-      if (!framer_ && head_.empty() && (marked_ || segment_.frame_count() > 0)) {
-        marked_ = true;
-        auto r = co_await next_marked();
-        if (!r) co_return r.error();
-        continue;
-      }
-      const size_t index = segment_.next_chunk_index();
-      auto chunk = co_await segment_.next_chunk();
-      if (chunk && !framer_ && head_.empty() && segment_.frame_count() > 0) {
-        // The frame starts came with this first chunk: a marked segment.
-        marked_ = true;
-        pending_ = std::make_pair(index, std::move(*chunk));
-        continue;
-      }
-      if (!chunk) {
-        if (!chunk.error().is_closed()) co_return chunk.error();
-        if (segment_.frame_count() > 0 && !framer_ && head_.empty()) {
-          marked_ = true;  // only zero-size frames
-          continue;
-        }
-        if (auto r = cut(true); !r) co_return r.error();
-        if (!framer_) framer_ = Framer::for_segment(Bytes(), timescale_);
-        if (auto r = framer_->finish(ready_); !r) co_return r.error();
-        done_ = true;
-        continue;
-      }
-      if (framer_) {
-        if (auto r = framer_->push(std::move(*chunk), ready_); !r) co_return r.error();
-        continue;
-      }
-      // The cut is chosen from the first 8 bytes, which may come in pieces.
-      head_bytes_ += chunk->size();
-      head_.push_back(std::move(*chunk));
-      if (head_bytes_ >= 8) {
-        if (auto r = cut(false); !r) co_return r.error();
-      }
-    }
-  }
-
- private:
-  // Chooses the Framer from the head and feeds it the head.
-  Result<void> cut(bool at_end) {
-    if (framer_ || (head_.empty() && !at_end)) return {};
-    framer_ = Framer::for_segment(join_head(), timescale_);
-    for (auto& b : head_) {
-      if (auto r = framer_->push(std::move(b), ready_); !r) return r;
-    }
-    head_.clear();
-    return {};
-  }
-
-  // Marked frames: one frame start, then chunks until its size is reached.
-  asio::awaitable<Result<void>> next_marked() {
-    for (;;) {
-      if (current_ && remaining_ == 0) {
-        ready_.push_back(std::move(*current_));
-        current_.reset();
-        co_return Result<void>();
-      }
-      if (!current_ && next_mark_ < segment_.frame_count()) {
-        const auto& [index, start] = segment_.frame(next_mark_);
-        const size_t at = pending_ ? pending_->first : segment_.next_chunk_index();
-        if (index == at) {
-          ++next_mark_;
-          current_ = Frame{{}, start.size, start.timestamp};
-          remaining_ = start.size;
-          continue;
-        }
-      }
-      Result<Bytes> chunk = Error::closed();
-      size_t index = segment_.next_chunk_index();
-      if (pending_) {
-        index = pending_->first;
-        chunk = std::move(pending_->second);
-        pending_.reset();
-      } else {
-        chunk = co_await segment_.next_chunk();
-      }
-      if (chunk && !current_ && next_mark_ < segment_.frame_count() &&
-          segment_.frame(next_mark_).first == index) {
-        // Its frame start came with it (it was not there before the wait).
-        pending_ = std::make_pair(index, std::move(*chunk));
-        continue;
-      }
-      if (!chunk) {
-        if (!chunk.error().is_closed()) co_return chunk.error();
-        if (current_ || next_mark_ < segment_.frame_count()) {
-          // Zero-size frames at the very end are fine; a short one is not.
-          if (!current_ && segment_.frame(next_mark_).first == segment_.next_chunk_index()) {
-            continue;
-          }
-          co_return Error{code::kInternal, "segment ended inside a frame"};
-        }
-        done_ = true;
-        co_return Result<void>();
-      }
-      if (!current_ || chunk->size() > remaining_) {
-        co_return Error{code::kInternal, "segment bytes outside its frames (chunk " +
-                                             std::to_string(segment_.next_chunk_index() - 1) +
-                                             " of " + std::to_string(chunk->size()) + " bytes, " +
-                                             std::to_string(remaining_) +
-                                             " left in the frame, mark " +
-                                             std::to_string(next_mark_) + "/" +
-                                             std::to_string(segment_.frame_count()) + ")"};
-      }
-      remaining_ -= chunk->size();
-      current_->parts.push_back(std::move(*chunk));
-    }
-  }
-
-  Bytes join_head() const {
-    if (head_.size() == 1) return head_[0];
-    std::vector<uint8_t> v;
-    for (const auto& b : head_)
-      v.insert(v.end(), b.data(), b.data() + b.size());
-    return Bytes(std::move(v));
-  }
-  cache::SegmentReader segment_;
-  uint32_t timescale_;
-  std::unique_ptr<Framer> framer_;
-  std::vector<Bytes> head_;
-  size_t head_bytes_ = 0;
-  std::vector<Frame> ready_;
-  bool done_ = false;
-  // Marked frames.
-  bool marked_ = false;
-  size_t next_mark_ = 0;
-  std::optional<Frame> current_;
-  uint64_t remaining_ = 0;
-  std::optional<std::pair<size_t, Bytes>> pending_;  // a chunk read before we knew
-};
-
 // Writes a frame: its header then its parts (shared, not copied).
 bool write_frame(transport::SendStream& stream, Version v, const Frame& frame,
                  uint64_t& previous_us) {
@@ -833,7 +695,11 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
   bool started = false;
   std::optional<uint64_t> last;
   auto deliver = [&](cache::SegmentReader segment) {
-    if (start && segment.sequence() < *start) return;
+    // "Latest" with nothing cached yet: the first group the cache hands out
+    // (the highest priority of those ready, i.e. the newest of a backlog
+    // arriving from upstream) is where this subscription starts.
+    if (!start) start = segment.sequence();
+    if (segment.sequence() < *start) return;
     if (sub->end_group && segment.sequence() >= *sub->end_group) return;
     if (!started && !has_subscribe_ok(version_)) {
       std::vector<uint8_t> out;
@@ -843,16 +709,8 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
     }
     started = true;
     last = last ? std::max(*last, segment.sequence()) : segment.sequence();
-    // A full window: the oldest group in flight gives way to this newer one.
-    while (sub->groups.size() >= config_.max_groups_per_subscription) {
-      auto oldest = sub->groups.front();
-      sub->groups.pop_front();
-      oldest->done = true;
-      if (oldest->stream) oldest->stream->reset(reset_code::kTooFarBehind);
-      tasks_.cancel(oldest->task);
-      ++stats_.groups_dropped;
-    }
     auto group = std::make_shared<Subscription::Group>();
+    group->started = std::chrono::steady_clock::now();
     group->sequence = segment.sequence();
     sub->groups.push_back(group);
     ++stats_.groups_started;
@@ -860,8 +718,10 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
   };
   std::sort(initial.begin(), initial.end(),
             [](const auto& a, const auto& b) { return a.sequence() < b.sequence(); });
-  for (auto& s : initial)
+  for (auto& s : initial) {
+    if (!co_await wait_for_slot(sub)) co_return;
     deliver(std::move(s));
+  }
 
   Error end = Error::closed();
   for (;;) {
@@ -871,6 +731,7 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
       end = segment.error();
       break;
     }
+    if (!co_await wait_for_slot(sub)) co_return;
     deliver(std::move(*segment));
   }
   if (sub->ended) co_return;
@@ -891,6 +752,34 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
     (void)stream.send->write(bytes_of(std::move(out)));
   }
   (void)stream.send->finish();
+}
+
+asio::awaitable<bool> Session::wait_for_slot(std::shared_ptr<Subscription> sub) {
+  // A full window waits for a group to finish; a group the peer has not
+  // taken for `stall_timeout` gives way to the newer one (live media: a
+  // slow viewer skips rather than falls further behind).
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (!sub->ended && sub->groups.size() >= config_.max_groups_per_subscription) {
+    auto oldest = sub->groups.front();
+    const auto stalls_at = oldest->started + config_.stall_timeout;
+    if (std::chrono::steady_clock::now() >= stalls_at) {
+      sub->groups.pop_front();
+      oldest->done = true;
+      if (oldest->stream) oldest->stream->reset(reset_code::kTooFarBehind);
+      tasks_.cancel(oldest->task);
+      ++stats_.groups_dropped;
+      continue;
+    }
+    timer.expires_at(stalls_at);
+    std::weak_ptr<Subscription> weak = sub;
+    timer.async_wait([weak](std::error_code ec) {
+      if (ec) return;
+      if (auto s = weak.lock()) s->changed.notify_all();
+    });
+    if (!co_await sub->changed.wait()) co_return false;
+    timer.cancel();
+  }
+  co_return !sub->ended;
 }
 
 asio::awaitable<void> Session::send_group(std::shared_ptr<Subscription> sub,

@@ -48,9 +48,11 @@ struct SessionConfig {
   // Our origin id in announcements (non-zero, below 2^53 for the JS
   // clients).
   uint64_t origin_id = 1;
-  // Group streams one subscription may have open at once; a newer group
-  // that finds them all busy resets the oldest (live media: newest first).
-  size_t max_groups_per_subscription = 8;
+  // Group streams one subscription may have open at once.
+  size_t max_groups_per_subscription = 16;
+  // A group stream the peer has not taken in this long gives way to a newer
+  // group when the window is full.
+  std::chrono::milliseconds stall_timeout{1000};
   // Subscriptions (and announcement streams) a peer may hold at once.
   size_t max_requests = 1024;
   // A group stream with more than this many bytes unacknowledged waits.
@@ -60,6 +62,11 @@ struct SessionConfig {
   // How long the groups we receive stay cached (catalog tracks, named
   // `*.json`, stay while their broadcast lives).
   std::chrono::milliseconds group_expiry{10'000};
+  // What the tracks we consume end with when the peer disappears (its
+  // session closed, reset or timed out): false, that error; true, a clean
+  // end. A relay sets it for publishers (viewers see a publisher that went
+  // away like one that said goodbye), as session::Config does for KIXEL_00.
+  bool peer_gone_ends_cleanly = false;
 };
 
 // Counters for logs and /metrics.
@@ -101,10 +108,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // broadcast at `path` (relative to the root): each request becomes a
   // SUBSCRIBE (on 05 after a TRACK for its timescale), each group a segment
   // whose frames are marked (cache::FrameStart, timestamps in µs).
-  void consume(std::string path, cache::BroadcastWriter broadcast);
+  // `from_start`: ask for every group the peer still has (start group 0),
+  // not just the newest.
+  void consume(std::string path, cache::BroadcastWriter broadcast, bool from_start = false);
   // Asks the peer what it publishes under `prefix` (relative); `on_change`
   // gets each path (relative to the root) as it becomes active or ends, and
   // every active one ends when the peer ends the stream or the session.
+  // One track of the peer's broadcast at `path`, into `track` (what
+  // consume() does for each request).
+  void subscribe(std::string path, cache::TrackWriter track, bool from_start = false);
   using AnnounceHandler = std::function<void(const std::string& path, bool active)>;
   void watch_announcements(std::string prefix, AnnounceHandler on_change);
 
@@ -129,11 +141,14 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> serve_track(transport::BidiStream stream, std::vector<uint8_t> rest);
   asio::awaitable<void> serve_fetch(transport::BidiStream stream, std::vector<uint8_t> rest);
   asio::awaitable<void> send_group(std::shared_ptr<Subscription> sub, cache::SegmentReader segment);
+  asio::awaitable<bool> wait_for_slot(std::shared_ptr<Subscription> sub);
   asio::awaitable<void> watch_subscriber(std::shared_ptr<Subscription> sub,
                                          std::shared_ptr<transport::RecvStream> recv,
                                          std::vector<uint8_t> rest);
-  asio::awaitable<void> serve_requests(std::string path, cache::BroadcastWriter broadcast);
-  asio::awaitable<void> subscribe_track(std::string path, cache::TrackWriter track);
+  asio::awaitable<void> serve_requests(std::string path, cache::BroadcastWriter broadcast,
+                                       bool from_start);
+  asio::awaitable<void> subscribe_track(std::string path, cache::TrackWriter track,
+                                        bool from_start);
   asio::awaitable<void> read_group(StreamReaderPtr reader);
   asio::awaitable<void> read_announcements(std::string prefix, AnnounceHandler on_change);
   std::string absolute(const std::string& relative) const { return join_path(root_, relative); }

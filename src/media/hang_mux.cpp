@@ -234,43 +234,48 @@ std::vector<uint8_t> esds(std::span<const uint8_t> asc, uint32_t bitrate) {
   return std::move(o.bytes);
 }
 
-// VisualSampleEntry (ISO/IEC 14496-12 12.1.3) with its configuration box.
-std::vector<uint8_t> visual_entry(FourCC type, uint16_t width, uint16_t height, FourCC config,
-                                  std::span<const uint8_t> payload) {
+// A SampleEntry (ISO/IEC 14496-12 8.5.2): `fields` writes what follows
+// data_reference_index, then the configuration box.
+template <class Fields>
+std::vector<uint8_t> sample_entry(FourCC type, FourCC config, std::span<const uint8_t> payload,
+                                  const Fields& fields) {
   BoxOut o;
   const size_t at = o.open(type);
   o.zeros(6);
   o.u16(1);  // data_reference_index
-  o.zeros(16);
-  o.u16(width);
-  o.u16(height);
-  o.u32(0x00480000);  // 72 dpi
-  o.u32(0x00480000);
-  o.u32(0);
-  o.u16(1);  // frame_count
-  o.zeros(32);
-  o.u16(0x18);
-  o.u16(0xffff);
+  fields(o);
   o.box(config, payload);
   o.close(at);
   return std::move(o.bytes);
 }
 
-// AudioSampleEntry (12.2.3) with its configuration box.
+// VisualSampleEntry (12.1.3).
+std::vector<uint8_t> visual_entry(FourCC type, uint16_t width, uint16_t height, FourCC config,
+                                  std::span<const uint8_t> payload) {
+  return sample_entry(type, config, payload, [&](BoxOut& o) {
+    o.zeros(16);
+    o.u16(width);
+    o.u16(height);
+    o.u32(0x00480000);  // 72 dpi
+    o.u32(0x00480000);
+    o.u32(0);
+    o.u16(1);  // frame_count
+    o.zeros(32);
+    o.u16(0x18);
+    o.u16(0xffff);
+  });
+}
+
+// AudioSampleEntry (12.2.3).
 std::vector<uint8_t> audio_entry(FourCC type, uint16_t channels, uint32_t rate, FourCC config,
                                  std::span<const uint8_t> payload) {
-  BoxOut o;
-  const size_t at = o.open(type);
-  o.zeros(6);
-  o.u16(1);  // data_reference_index
-  o.zeros(8);
-  o.u16(channels);
-  o.u16(16);  // samplesize
-  o.u32(0);
-  o.u32(rate <= UINT16_MAX ? rate << 16 : 0);
-  o.box(config, payload);
-  o.close(at);
-  return std::move(o.bytes);
+  return sample_entry(type, config, payload, [&](BoxOut& o) {
+    o.zeros(8);
+    o.u16(channels);
+    o.u16(16);  // samplesize
+    o.u32(0);
+    o.u32(rate <= UINT16_MAX ? rate << 16 : 0);
+  });
 }
 
 void unity_matrix(BoxOut& o) {
@@ -462,18 +467,13 @@ Result<std::vector<std::span<const uint8_t>>> av1_without_temporal_delimiters(
 
 Result<std::vector<uint8_t>> hex_decode(std::string_view text) {
   if (text.size() % 2) return Error::internal("hex: odd length " + std::to_string(text.size()));
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::vector<uint8_t> out;
-  out.reserve(text.size() / 2);
-  for (size_t i = 0; i < text.size(); i += 2) {
-    const int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return Error::internal("hex: invalid character at " + std::to_string(i));
-    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
+  std::vector<uint8_t> out(text.size() / 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const char* p = text.data() + 2 * i;
+    auto [end, ec] = std::from_chars(p, p + 2, out[i], 16);
+    if (ec != std::errc() || end != p + 2) {
+      return Error::internal("hex: invalid digits at " + std::to_string(2 * i));
+    }
   }
   return out;
 }
@@ -648,7 +648,251 @@ Result<std::vector<uint8_t>> first_trak(std::span<const uint8_t> init) {
   return std::vector<uint8_t>(trak->bytes.begin(), trak->bytes.end());
 }
 
+// A cmaf frame's moof+mdat pairs (styp, sidx, prft dropped) with every tfhd
+// track_ID set to `track_id`; `timing`: the first traf of the first moof
+// (parsed against the rendition's own init).
+Result<std::vector<uint8_t>> rewrite_cmaf_frame(std::span<const uint8_t> frame, uint32_t track_id,
+                                                const MovieInfo& movie,
+                                                std::optional<TrackFragment>& timing) {
+  BoxOut o;
+  bool moof = false, mdat = false;
+  auto r = for_each_child(frame, [&](const BoxView& b) -> Result<void> {
+    if (b.type == FourCC("styp") || b.type == FourCC("sidx") || b.type == FourCC("prft")) {
+      return {};
+    }
+    if (b.type == FourCC("mdat")) {
+      if (!moof) return Error::internal("cmaf frame: 'mdat' before any 'moof'");
+      mdat = true;
+      o.raw(b.bytes);
+      return {};
+    }
+    if (b.type != FourCC("moof")) {
+      return Error::internal("cmaf frame: unexpected box '" + b.type.str() + "'");
+    }
+    moof = true;
+    const size_t base = o.bytes.size();
+    o.raw(b.bytes);
+    if (!timing) {
+      auto trafs = parse_moof(b.bytes, &movie);
+      if (!trafs) return trafs.error();
+      if (!trafs->empty()) timing = trafs->front();
+    }
+    return for_each_child(b.payload, [&](const BoxView& traf) -> Result<void> {
+      if (traf.type != FourCC("traf")) return {};
+      auto tfhd = find_child(traf.payload, FourCC("tfhd"));
+      if (!tfhd) return tfhd.error();
+      if (tfhd->type.value == 0 || tfhd->payload.size() < 8) {
+        return Error::internal("cmaf frame: traf without tfhd");
+      }
+      const size_t at = base + static_cast<size_t>(tfhd->payload.data() - b.bytes.data()) + 4;
+      for (size_t i = 0; i < 4; ++i)
+        o.bytes[at + i] = static_cast<uint8_t>(track_id >> (24 - 8 * i));
+      return {};
+    });
+  });
+  if (!r) return r.error();
+  if (!moof || !mdat) return Error::internal("cmaf frame: no moof+mdat");
+  return std::move(o.bytes);
+}
+
+// One sample as moof (mfhd, traf: tfhd default-base-is-moof, tfdt v1, trun
+// with data offset, duration, size, flags) + mdat of `pieces`, each after a
+// 4-byte length when `length_prefixed`.
+std::vector<uint8_t> legacy_fragment(uint32_t track_id, uint32_t sequence, uint64_t decode_time,
+                                     uint32_t duration, uint32_t flags,
+                                     std::span<const std::span<const uint8_t>> pieces,
+                                     bool length_prefixed) {
+  uint64_t size = 0;
+  for (auto piece : pieces)
+    size += piece.size() + (length_prefixed ? 4 : 0);
+  BoxOut o;
+  o.bytes.reserve(108 + size);
+  const size_t moof = o.open(FourCC("moof"));
+  size_t at = o.open_full(FourCC("mfhd"), 0, 0);
+  o.u32(sequence);
+  o.close(at);
+  const size_t traf = o.open(FourCC("traf"));
+  at = o.open_full(FourCC("tfhd"), 0, 0x020000);
+  o.u32(track_id);
+  o.close(at);
+  at = o.open_full(FourCC("tfdt"), 1, 0);
+  o.u64(decode_time);
+  o.close(at);
+  at = o.open_full(FourCC("trun"), 0, 0x000701);
+  o.u32(1);  // sample_count
+  const size_t data_offset = o.bytes.size();
+  o.u32(0);
+  o.u32(duration);
+  o.u32(size);
+  o.u32(flags);
+  o.close(at);
+  o.close(traf);
+  o.close(moof);
+  const uint64_t offset = o.bytes.size() - moof + 8;  // the mdat's payload
+  for (size_t i = 0; i < 4; ++i)
+    o.bytes[data_offset + i] = static_cast<uint8_t>(offset >> (24 - 8 * i));
+  at = o.open(FourCC("mdat"));
+  for (auto piece : pieces) {
+    if (length_prefixed) o.u32(piece.size());
+    o.raw(piece);
+  }
+  o.close(at);
+  return std::move(o.bytes);
+}
+
+// Length-prefixed H.264: the NAL lengths must tile the frame.
+Result<void> check_nal_lengths(std::span<const uint8_t> frame, uint8_t length_size) {
+  size_t pos = 0;
+  while (pos < frame.size()) {
+    if (frame.size() - pos < length_size)
+      return Error::internal("H.264 frame: NAL length cut short");
+    uint64_t n = 0;
+    for (size_t i = 0; i < length_size; ++i)
+      n = n << 8 | frame[pos + i];
+    pos += length_size;
+    if (n > frame.size() - pos) return Error::internal("H.264 frame: NAL runs past the end");
+    pos += n;
+  }
+  return {};
+}
+
 }  // namespace
+
+Result<void> HangMuxer::setup(const HangRendition& r, HangMuxTrack& t, State& s) {
+  t.hang_name = r.name;
+  t.container = r.container;
+  const bool is_video = r.track.kind == "video";
+  t.kind = is_video ? TrackKind::kVideo : TrackKind::kAudio;
+  t.entry = r.track;
+  s.hang_entry = r.track;
+  s.signature = rendition_signature(r);
+  s.width = clamp16(r.track.width);
+  s.height = clamp16(r.track.height);
+  s.channels = clamp16(r.track.channel_count);
+  s.sample_rate = r.track.sample_rate.value_or(0);
+  const std::string& codec = r.track.codec;
+
+  if (r.container == HangContainer::kCmaf) {
+    s.codec = Codec::kCmaf;
+    auto movie = parse_init_segment(r.init);
+    auto trak = first_trak(r.init);
+    if (!movie || !trak) {
+      return Error::internal("cmaf init: " + (movie ? trak.error() : movie.error()).reason);
+    }
+    s.movie = std::move(*movie);
+    s.trex = s.movie.tracks[0].trex;
+    s.trak = std::move(*trak);
+    t.timescale = r.timescale;
+    t.configured = true;
+    return {};
+  }
+  if (r.container != HangContainer::kLegacy) {
+    return Error::internal("container '" + r.container_kind + "' is not supported");
+  }
+
+  std::optional<std::vector<uint8_t>> description;
+  if (r.description) {
+    auto bytes = hex_decode(*r.description);
+    if (!bytes) return Error::internal("description: " + bytes.error().reason);
+    description = std::move(*bytes);
+  }
+  Result<std::vector<uint8_t>> config = std::vector<uint8_t>();
+  FourCC entry, config_box;
+  if (is_video) {
+    t.timescale = kVideoTimescale;
+    const double fps = r.track.frame_rate.value_or(0);
+    s.default_duration = fps >= 1 && fps <= 1000 && std::isfinite(fps)
+                             ? static_cast<uint64_t>(std::llround(1e6 / fps))
+                             : kDefaultVideoDurationUs;
+  }
+  if (starts_with(codec, "avc1") || starts_with(codec, "avc3")) {
+    s.codec = Codec::kH264;
+    entry = FourCC("avc1");
+    config_box = FourCC("avcC");
+    s.annexb = !description;
+    if (description) {
+      auto size = avcc_length_size(*description);
+      if (!size) {
+        return Error::internal(size.error().reason);
+      }
+      s.nal_length_size = *size;
+      config = std::move(*description);
+    }
+  } else if (codec == "vp8" || starts_with(codec, "vp09")) {
+    s.codec = codec == "vp8" ? Codec::kVp8 : Codec::kVp9;
+    entry = FourCC(codec == "vp8" ? "vp08" : "vp09");
+    config_box = FourCC("vpcC");
+    config = vpcc_from_codec(codec, codec == "vp8");
+  } else if (starts_with(codec, "av01")) {
+    s.codec = Codec::kAv1;
+    entry = FourCC("av01");
+    config_box = FourCC("av1C");
+    config = description ? Result<std::vector<uint8_t>>(std::move(*description))
+                         : av1c_from_codec(codec);
+  } else if (codec == "opus") {
+    s.codec = Codec::kOpus;
+    t.timescale = kOpusTimescale;
+    s.default_duration = kOpusDefaultSamples;
+    entry = FourCC("Opus");
+    config_box = FourCC("dOps");
+    config = dops(description, s.channels, s.sample_rate);
+    if (config && description) s.channels = (*config)[1];
+    t.entry.sample_rate = kOpusTimescale;
+  } else if (starts_with(codec, "mp4a")) {
+    s.codec = Codec::kAac;
+    t.timescale = s.sample_rate;
+    s.default_duration = kAacSamples;
+    entry = FourCC("mp4a");
+    config_box = FourCC("esds");
+    if (s.sample_rate == 0) return Error::internal("AAC without a sample rate");
+    if (!description) {
+      uint32_t aot = 2;
+      if (starts_with(codec, "mp4a.40.")) {
+        auto f = codec_fields(codec);
+        if (f && f->size() == 2) aot = (*f)[1];
+      }
+      uint8_t layout = static_cast<uint8_t>(s.channels);
+      if (s.channels == 8) layout = 7;
+      if (aot == 0 || aot >= 31 || s.channels == 0 || s.channels == 7 || s.channels > 8) {
+        return Error::internal("AAC config for " + codec + " with " + std::to_string(s.channels) +
+                               " channels needs a description");
+      }
+      description = aac_audio_specific_config(static_cast<uint8_t>(aot), s.sample_rate, layout);
+    }
+    s.adts = !r.description;
+    config =
+        esds(*description,
+             static_cast<uint32_t>(std::min<uint64_t>(r.track.bit_rate.value_or(0), UINT32_MAX)));
+  } else {
+    return Error::internal("codec '" + codec + "' is not supported");
+  }
+  if (!config) return config.error();
+  // The KIXEL codec string says what the init says (a bare "vp09" or
+  // "av01" becomes a full one); a record it cannot be read from is
+  // refused.
+  if (s.codec == Codec::kH264 || s.codec == Codec::kVp9 || s.codec == Codec::kAv1) {
+    if (config->empty()) {
+      // Annex-B H.264: known at the first SPS.
+    } else if (auto c = s.codec == Codec::kH264  ? avc_codec(FourCC("avc1"), *config)
+                        : s.codec == Codec::kVp9 ? vp9_codec(*config)
+                                                 : av1_codec(*config)) {
+      t.entry.codec = *c;
+    } else {
+      return Error::internal("description: " + c.error().reason);
+    }
+  }
+  if (s.codec != Codec::kH264 || !s.annexb) {
+    s.config = std::move(*config);
+    s.sample_entry = is_video
+                         ? visual_entry(entry, s.width, s.height, config_box, *s.config)
+                         : audio_entry(entry, s.channels,
+                                       s.codec == Codec::kOpus ? kOpusTimescale : s.sample_rate,
+                                       config_box, *s.config);
+    t.configured = true;
+  }
+  if (t.timescale == 0) return Error::internal("no timescale");
+  return {};
+}
 
 Result<HangMuxer> HangMuxer::create(std::string_view hang_catalog_json, HangMuxOptions options) {
   auto parsed = kixel_from_hang_catalog(hang_catalog_json);
@@ -667,144 +911,11 @@ Result<HangMuxer> HangMuxer::create(std::string_view hang_catalog_json, HangMuxO
     if (!only.empty() && std::find(only.begin(), only.end(), r.name) == only.end()) continue;
     HangMuxTrack t;
     State s;
-    auto skip = [&](const std::string& why) { mux.skipped_.emplace_back(r.name, why); };
-    t.hang_name = r.name;
-    t.container = r.container;
-    const bool is_video = r.track.kind == "video";
-    t.kind = is_video ? TrackKind::kVideo : TrackKind::kAudio;
-    t.entry = r.track;
-    s.hang_entry = r.track;
-    s.signature = rendition_signature(r);
-    s.width = clamp16(r.track.width);
-    s.height = clamp16(r.track.height);
-    s.channels = clamp16(r.track.channel_count);
-    s.sample_rate = r.track.sample_rate.value_or(0);
-    const std::string& codec = r.track.codec;
-
-    if (r.container == HangContainer::kCmaf) {
-      s.codec = Codec::kCmaf;
-      auto movie = parse_init_segment(r.init);
-      auto trak = first_trak(r.init);
-      if (!movie || !trak) {
-        skip("cmaf init: " + (movie ? trak.error() : movie.error()).reason);
-        continue;
-      }
-      s.movie = std::move(*movie);
-      s.trex = s.movie.tracks[0].trex;
-      s.trak = std::move(*trak);
-      t.timescale = r.timescale;
-      t.configured = true;
-    } else if (r.container != HangContainer::kLegacy) {
-      skip("container '" + r.container_kind + "' is not supported");
-      continue;
-    } else {
-      std::optional<std::vector<uint8_t>> description;
-      if (r.description) {
-        auto bytes = hex_decode(*r.description);
-        if (!bytes) {
-          skip("description: " + bytes.error().reason);
-          continue;
-        }
-        description = std::move(*bytes);
-      }
-      Result<std::vector<uint8_t>> config = std::vector<uint8_t>();
-      FourCC entry, config_box;
-      if (is_video) {
-        t.timescale = kVideoTimescale;
-        const double fps = r.track.frame_rate.value_or(0);
-        s.default_duration = fps >= 1 && fps <= 1000 && std::isfinite(fps)
-                                 ? static_cast<uint64_t>(std::llround(1e6 / fps))
-                                 : kDefaultVideoDurationUs;
-      }
-      if (starts_with(codec, "avc1") || starts_with(codec, "avc3")) {
-        s.codec = Codec::kH264;
-        entry = FourCC("avc1");
-        config_box = FourCC("avcC");
-        s.annexb = !description;
-        if (description) {
-          auto size = avcc_length_size(*description);
-          if (!size) {
-            skip(size.error().reason);
-            continue;
-          }
-          s.nal_length_size = *size;
-          config = std::move(*description);
-        }
-      } else if (codec == "vp8" || starts_with(codec, "vp09")) {
-        s.codec = codec == "vp8" ? Codec::kVp8 : Codec::kVp9;
-        entry = FourCC(codec == "vp8" ? "vp08" : "vp09");
-        config_box = FourCC("vpcC");
-        config = vpcc_from_codec(codec, codec == "vp8");
-      } else if (starts_with(codec, "av01")) {
-        s.codec = Codec::kAv1;
-        entry = FourCC("av01");
-        config_box = FourCC("av1C");
-        config = description ? Result<std::vector<uint8_t>>(std::move(*description))
-                             : av1c_from_codec(codec);
-      } else if (codec == "opus") {
-        s.codec = Codec::kOpus;
-        t.timescale = kOpusTimescale;
-        s.default_duration = kOpusDefaultSamples;
-        entry = FourCC("Opus");
-        config_box = FourCC("dOps");
-        config = dops(description, s.channels, s.sample_rate);
-        if (config && description) s.channels = (*config)[1];
-        t.entry.sample_rate = kOpusTimescale;
-      } else if (starts_with(codec, "mp4a")) {
-        s.codec = Codec::kAac;
-        t.timescale = s.sample_rate;
-        s.default_duration = kAacSamples;
-        entry = FourCC("mp4a");
-        config_box = FourCC("esds");
-        if (s.sample_rate == 0) {
-          skip("AAC without a sample rate");
-          continue;
-        }
-        if (!description) {
-          uint32_t aot = 2;
-          if (starts_with(codec, "mp4a.40.")) {
-            auto f = codec_fields(codec);
-            if (f && f->size() == 2) aot = (*f)[1];
-          }
-          uint8_t layout = static_cast<uint8_t>(s.channels);
-          if (s.channels == 8) layout = 7;
-          if (aot == 0 || aot >= 31 || s.channels == 0 || s.channels == 7 || s.channels > 8) {
-            skip("AAC config for " + codec + " with " + std::to_string(s.channels) +
-                 " channels needs a description");
-            continue;
-          }
-          description = aac_audio_specific_config(static_cast<uint8_t>(aot), s.sample_rate, layout);
-        }
-        s.adts = !r.description;
-        config = esds(*description, static_cast<uint32_t>(std::min<uint64_t>(
-                                        r.track.bit_rate.value_or(0), UINT32_MAX)));
-      } else {
-        skip("codec '" + codec + "' is not supported");
-        continue;
-      }
-      if (!config) {
-        skip(config.error().reason);
-        continue;
-      }
-      if (s.codec != Codec::kH264 || !s.annexb) {
-        s.config = std::move(*config);
-        s.sample_entry = is_video
-                             ? visual_entry(entry, s.width, s.height, config_box, *s.config)
-                             : audio_entry(entry, s.channels,
-                                           s.codec == Codec::kOpus ? kOpusTimescale : s.sample_rate,
-                                           config_box, *s.config);
-        t.configured = true;
-        if (s.codec == Codec::kH264) {
-          if (auto c = avc_codec(FourCC("avc1"), *s.config)) {
-            t.entry.codec = *c;
-          }
-        }
-      }
-    }
-    if (t.timescale == 0) {
-      skip("no timescale");
+    if (auto ok = setup(r, t, s); !ok) {
+      mux.skipped_.emplace_back(r.name, ok.error().reason);
       continue;
     }
+    const bool is_video = t.kind == TrackKind::kVideo;
     (is_video ? video : audio).emplace_back(std::move(t), std::move(s));
   }
 
@@ -928,47 +1039,10 @@ Result<std::optional<HangFragment>> HangMuxer::frame(size_t index, std::span<con
   if (video && !s.started && !group_start) return Out();  // wait for a keyframe
 
   if (s.codec == Codec::kCmaf) {
-    // Copy moof+mdat pairs, dropping styp/sidx/prft; rewrite tfhd track_IDs.
-    BoxOut o;
-    bool moof = false, mdat = false;
     std::optional<TrackFragment> timing;
-    auto r = for_each_child(frame, [&](const BoxView& b) -> Result<void> {
-      if (b.type == FourCC("styp") || b.type == FourCC("sidx") || b.type == FourCC("prft")) {
-        return {};
-      }
-      if (b.type == FourCC("mdat")) {
-        if (!moof) return Error::internal("cmaf frame: 'mdat' before any 'moof'");
-        mdat = true;
-        o.raw(b.bytes);
-        return {};
-      }
-      if (b.type != FourCC("moof")) {
-        return Error::internal("cmaf frame: unexpected box '" + b.type.str() + "'");
-      }
-      moof = true;
-      const size_t base = o.bytes.size();
-      o.raw(b.bytes);
-      if (!timing) {
-        auto trafs = parse_moof(b.bytes, &s.movie);
-        if (!trafs) return trafs.error();
-        if (!trafs->empty()) timing = trafs->front();
-      }
-      return for_each_child(b.payload, [&](const BoxView& traf) -> Result<void> {
-        if (traf.type != FourCC("traf")) return {};
-        auto tfhd = find_child(traf.payload, FourCC("tfhd"));
-        if (!tfhd) return tfhd.error();
-        if (tfhd->type.value == 0 || tfhd->payload.size() < 8) {
-          return Error::internal("cmaf frame: traf without tfhd");
-        }
-        const size_t at = base + static_cast<size_t>(tfhd->payload.data() - b.bytes.data()) + 4;
-        for (size_t i = 0; i < 4; ++i)
-          o.bytes[at + i] = static_cast<uint8_t>(t.track_id >> (24 - 8 * i));
-        return {};
-      });
-    });
-    if (!r) return r.error();
-    if (!moof || !mdat) return Error::internal("cmaf frame: no moof+mdat");
-    f.bytes = std::move(o.bytes);
+    auto bytes = rewrite_cmaf_frame(frame, t.track_id, s.movie, timing);
+    if (!bytes) return bytes.error();
+    f.bytes = std::move(*bytes);
     f.decode_time = timing && timing->has_decode_time ? timing->base_decode_time : 0;
     f.decode_ms = ticks_to_millis(f.decode_time, t.timescale);
   } else {
@@ -978,9 +1052,9 @@ Result<std::optional<HangFragment>> HangMuxer::frame(size_t index, std::span<con
     if (payload.empty()) return Out();  // a marker
     const uint64_t pts_us = ts->value;
 
-    // The sample: Annex-B H.264 gets 4-byte lengths; ADTS headers go.
     // The sample: pieces of the payload, each with a 4-byte length before it
-    // when `length_prefixed` (Annex-B H.264 rewritten).
+    // when `length_prefixed` (Annex-B H.264 rewritten); ADTS headers and AV1
+    // temporal delimiters left out.
     std::vector<std::span<const uint8_t>> pieces = {payload};
     bool length_prefixed = false;
     if (s.codec == Codec::kH264 && s.annexb) {
@@ -989,9 +1063,8 @@ Result<std::optional<HangFragment>> HangMuxer::frame(size_t index, std::span<con
       if (units->empty()) return Error::internal("H.264 frame without NAL units");
       pieces = std::move(*units);
       length_prefixed = true;
-      const auto& nals = pieces;
       if (!t.configured) {
-        auto avcc = avcc_from_parameter_sets(nals);
+        auto avcc = avcc_from_parameter_sets(pieces);
         if (!avcc) return avcc.error();
         if (*avcc) {
           s.config = std::move(**avcc);
@@ -1005,19 +1078,7 @@ Result<std::optional<HangFragment>> HangMuxer::frame(size_t index, std::span<con
         }
       }
     } else if (s.codec == Codec::kH264) {
-      // Length-prefixed: the lengths must tile the frame.
-      size_t pos = 0;
-      while (pos < payload.size()) {
-        if (payload.size() - pos < s.nal_length_size) {
-          return Error::internal("H.264 frame: NAL length cut short");
-        }
-        uint64_t n = 0;
-        for (size_t i = 0; i < s.nal_length_size; ++i)
-          n = n << 8 | payload[pos + i];
-        pos += s.nal_length_size;
-        if (n > payload.size() - pos) return Error::internal("H.264 frame: NAL runs past the end");
-        pos += n;
-      }
+      if (auto ok = check_nal_lengths(payload, s.nal_length_size); !ok) return ok.error();
     } else if (s.codec == Codec::kAac && s.adts && payload.size() >= 7 && payload[0] == 0xff &&
                (payload[1] & 0xf6) == 0xf0) {
       const size_t header = payload[1] & 1 ? 7 : 9;
@@ -1030,6 +1091,7 @@ Result<std::optional<HangFragment>> HangMuxer::frame(size_t index, std::span<con
     } else if (s.codec == Codec::kAv1) {
       auto obus = av1_without_temporal_delimiters(payload);
       if (!obus) return obus.error();
+      if (obus->empty()) return Error::internal("AV1 frame without OBUs");
       pieces = std::move(*obus);
     }
 
@@ -1051,41 +1113,9 @@ Result<std::optional<HangFragment>> HangMuxer::frame(size_t index, std::span<con
     f.decode_time = us_to_ticks(pts_us, t.timescale);
     f.decode_ms = pts_us / 1000;
 
-    // moof (100 bytes) + mdat.
-    BoxOut o;
-    o.bytes.reserve(108 + sample_size);
-    const size_t moof = o.open(FourCC("moof"));
-    size_t at = o.open_full(FourCC("mfhd"), 0, 0);
-    o.u32(++s.sequence);
-    o.close(at);
-    const size_t traf = o.open(FourCC("traf"));
-    at = o.open_full(FourCC("tfhd"), 0, 0x020000);  // default-base-is-moof
-    o.u32(t.track_id);
-    o.close(at);
-    at = o.open_full(FourCC("tfdt"), 1, 0);
-    o.u64(f.decode_time);
-    o.close(at);
-    // data offset, duration, size, flags
-    at = o.open_full(FourCC("trun"), 0, 0x000701);
-    o.u32(1);
-    const size_t data_offset = o.bytes.size();
-    o.u32(0);
-    o.u32(std::min<uint64_t>(duration, UINT32_MAX));
-    o.u32(sample_size);
-    o.u32(f.keyframe ? kSyncFlags : kNonSyncFlags);
-    o.close(at);
-    o.close(traf);
-    o.close(moof);
-    const uint64_t offset = o.bytes.size() - moof + 8;
-    for (size_t i = 0; i < 4; ++i)
-      o.bytes[data_offset + i] = static_cast<uint8_t>(offset >> (24 - 8 * i));
-    at = o.open(FourCC("mdat"));
-    for (auto piece : pieces) {
-      if (length_prefixed) o.u32(piece.size());
-      o.raw(piece);
-    }
-    o.close(at);
-    f.bytes = std::move(o.bytes);
+    f.bytes = legacy_fragment(t.track_id, ++s.sequence, f.decode_time,
+                              static_cast<uint32_t>(std::min<uint64_t>(duration, UINT32_MAX)),
+                              f.keyframe ? kSyncFlags : kNonSyncFlags, pieces, length_prefixed);
   }
 
   f.priority = static_cast<int32_t>(f.decode_ms & 0x7fffffffu);

@@ -39,8 +39,10 @@
 //    av01.0.08M.08, av01, hev1.1.6.L93.B0, hev1, vp8; then the same in software
 //    in the order avc1.*, vp8, vp09, hev1, av01. H.264 is encoded with
 //    avc: {format: "annexb"} and the catalog has NO "description": frames are
-//    Annex-B, with SPS and PPS in band before each IDR (WebCodecs AVC
-//    registration). No description for VP8/VP9/AV1/HEVC either;
+//    Annex-B, with SPS and PPS in band in keyframes (what the WebCodecs AVC
+//    registration asks of an "annexb" encoder; not captured from Chromium).
+//    No description for VP8/VP9/AV1/HEVC either (Firefox skips the hardware
+//    list);
 //  - audio: Opus by default ("opus", no description, 20 ms frames, each
 //    frame its own group), or AAC ("mp4a.40.2", raw frames, "description" =
 //    hex AudioSpecificConfig).
@@ -59,11 +61,16 @@
 //    (AudioSpecificConfig from "description" or built from sampleRate and
 //    numberOfChannels; ADTS headers stripped when there is no description);
 //    vp09/vp08+vpcC from the codec string; av01+av1C (the "description", or
-//    built from the codec string). Other codecs (hev1/hvc1, pcm, ...) are left
-//    out (skipped());
+//    built from the codec string; temporal delimiter OBUs dropped from
+//    samples). Other codecs (hev1/hvc1, pcm, ...) are left out (skipped()).
+//    The KIXEL codec string of H.264, VP9 and AV1 is the one of the built
+//    record, so a bare "vp09" or "av01" becomes a full one;
 //  - timescale: 1000000 for video (hang timestamps are microseconds, so tfdt
 //    is exact), 48000 for Opus, sampleRate for AAC. Absolute timestamps are
-//    kept (no rebasing: renditions stay in sync across catalog changes);
+//    kept (no rebasing: renditions stay in sync across catalog changes). The
+//    hang timestamp is written as the decode time with no composition
+//    offset: fine for the realtime encoders (no B-frames), wrong for a
+//    publisher that reorders frames;
 //  - one fragment per hang frame: moof (mfhd sequence counting from 1 per
 //    track, tfhd default-base-is-moof, tfdt v1, one trun sample with data
 //    offset, duration, size and flags) + mdat. Sample flags: sync for a video
@@ -203,6 +210,9 @@ class HangMuxer {
     uint64_t segment_start_ms = 0;
   };
   HangMuxer() = default;
+  // Sets up the track of one rendition (all but its id); an error says why
+  // it is skipped.
+  static Result<void> setup(const HangRendition& r, HangMuxTrack& t, State& s);
   void refresh_catalog();
   Result<void> try_finish_init();
 

@@ -360,6 +360,9 @@ TEST(HangMux, DescriptionsAndOtherCodecs) {
   EXPECT_EQ(codecs, (std::vector<std::string>{"vp09.02.10.10", "", "av01.0.04M.10", "avc1.64000a",
                                               "mp4a.40.2", "mp4a.40.2", "opus"}));
   EXPECT_EQ(movie->tracks[1].sample_entry, FourCC("vp08"));
+  for (size_t i = 0; i < codecs.size(); ++i) {
+    EXPECT_EQ(mux.catalog().tracks[i].codec, i == 1 ? "vp8" : codecs[i]);
+  }
   EXPECT_EQ(movie->tracks[4].timescale, 48'000u);
   EXPECT_EQ(movie->tracks[4].avg_bitrate, 128'000u);
   EXPECT_EQ(movie->tracks[5].timescale, 44'100u);
@@ -417,9 +420,16 @@ TEST(HangMux, Errors) {
       "b":{"codec":"avc1.64001f","description":"0264"},
       "c":{"codec":"vp09.x"},
       "d":{"codec":"av01.0.08M.09"},
-      "e":{"codec":"vp8"}}}})");
+      "e":{"codec":"vp8"},
+      "f":{"codec":"av01","description":"0000"},
+      "g":{"codec":"vp09"},
+      "h":{"codec":"av01"}}}})");
   ASSERT_TRUE(skipped);
-  EXPECT_EQ(skipped->skipped().size(), 4u);
+  EXPECT_EQ(skipped->skipped().size(), 5u);
+  // Bare codec strings become the full ones of the init.
+  ASSERT_EQ(skipped->tracks().size(), 3u);
+  EXPECT_EQ(skipped->tracks()[1].entry.codec, "vp09.00.10.08");
+  EXPECT_EQ(skipped->tracks()[2].entry.codec, "av01.0.08M.08");
 }
 
 TEST(HangMux, CatalogUpdates) {
@@ -737,6 +747,15 @@ class HangMuxFfmpeg : public ::testing::Test {
     return json::parse(out, nullptr, false)["streams"];
   }
 
+  // Stream `s` of probe(): its codec, decoded frame count and `values`.
+  static void expect_stream(const json& s, const std::string& codec, size_t frames,
+                            const json& values = json::object()) {
+    EXPECT_EQ(s["codec_name"], codec);
+    EXPECT_EQ(s["nb_read_frames"], std::to_string(frames)) << codec;
+    for (const auto& [key, value] : values.items())
+      EXPECT_EQ(s[key], value) << codec << " " << key;
+  }
+
   // Decodes every stream; ffmpeg's errors (empty when clean).
   static std::string decode_errors(const std::string& path) {
     return shell("ffmpeg -hide_banner -v error -nostdin -i " + path + " -map 0 -f null - 2>&1");
@@ -782,17 +801,10 @@ TEST_F(HangMuxFfmpeg, PublishLikeH264AnnexBAndOpusPlayInFfmpeg) {
   const json streams = probe(path);
   ASSERT_TRUE(streams.is_array()) << shell("ffprobe -v error " + path + " 2>&1");
   ASSERT_EQ(streams.size(), 3u);
-  EXPECT_EQ(streams[0]["codec_name"], "h264");
-  EXPECT_EQ(streams[0]["width"], 320);
-  EXPECT_EQ(streams[0]["height"], 240);
-  EXPECT_EQ(streams[0]["nb_read_frames"], "45");
-  EXPECT_EQ(streams[1]["codec_name"], "h264");
-  EXPECT_EQ(streams[1]["width"], 160);
-  EXPECT_EQ(streams[1]["nb_read_frames"], "45");
-  EXPECT_EQ(streams[2]["codec_name"], "opus");
-  EXPECT_EQ(streams[2]["sample_rate"], "48000");
-  EXPECT_EQ(streams[2]["channels"], 2);
-  EXPECT_EQ(streams[2]["nb_read_frames"], std::to_string(opus_frames.size()));
+  expect_stream(streams[0], "h264", 45, {{"width", 320}, {"height", 240}});
+  expect_stream(streams[1], "h264", 45, {{"width", 160}, {"height", 96}});
+  expect_stream(streams[2], "opus", opus_frames.size(),
+                {{"sample_rate", "48000"}, {"channels", 2}});
   EXPECT_EQ(decode_errors(path), "");
   // Timestamps survive: the first video frame at 3600 s.
   EXPECT_EQ(shell("ffprobe -v error -select_streams v:0 -show_entries packet=pts_time -of csv=p=0 "
@@ -828,13 +840,8 @@ TEST_F(HangMuxFfmpeg, Vp9AndAacWithDescriptionPlayInFfmpeg) {
   const json streams = probe(path);
   ASSERT_TRUE(streams.is_array());
   ASSERT_EQ(streams.size(), 2u);
-  EXPECT_EQ(streams[0]["codec_name"], "vp9");
-  EXPECT_EQ(streams[0]["width"], 320);
-  EXPECT_EQ(streams[0]["nb_read_frames"], "30");
-  EXPECT_EQ(streams[1]["codec_name"], "aac");
-  EXPECT_EQ(streams[1]["sample_rate"], "44100");
-  EXPECT_EQ(streams[1]["channels"], 1);
-  EXPECT_EQ(streams[1]["nb_read_frames"], std::to_string(audio.size()));
+  expect_stream(streams[0], "vp9", 30, {{"width", 320}});
+  expect_stream(streams[1], "aac", audio.size(), {{"sample_rate", "44100"}, {"channels", 1}});
   EXPECT_EQ(decode_errors(path), "");
 }
 
@@ -852,8 +859,7 @@ TEST_F(HangMuxFfmpeg, Vp8PlaysInFfmpeg) {
   const json streams = probe(path);
   ASSERT_TRUE(streams.is_array());
   ASSERT_EQ(streams.size(), 1u);
-  EXPECT_EQ(streams[0]["codec_name"], "vp8");
-  EXPECT_EQ(streams[0]["nb_read_frames"], "20");
+  expect_stream(streams[0], "vp8", 20, {{"width", 160}});
   EXPECT_EQ(decode_errors(path), "");
 }
 
@@ -878,9 +884,7 @@ TEST_F(HangMuxFfmpeg, Av1PlaysInFfmpeg) {
   const json streams = probe(path);
   ASSERT_TRUE(streams.is_array());
   ASSERT_EQ(streams.size(), 1u);
-  EXPECT_EQ(streams[0]["codec_name"], "av1");
-  EXPECT_EQ(streams[0]["width"], 128);
-  EXPECT_EQ(streams[0]["nb_read_frames"], "20");
+  expect_stream(streams[0], "av1", 20, {{"width", 128}});
   EXPECT_EQ(decode_errors(path), "");
 }
 

@@ -226,6 +226,11 @@ class PubSubTest : public ::testing::Test {
 // every fragment arrives, byte for byte, and the file decodes cleanly.
 class EndToEnd : public PubSubTest {
  public:
+  // --protocol of the publisher and of the subscribers ("auto": moq-lite-05
+  // with our relay).
+  std::string pub_protocol = "auto";
+  std::string sub_protocol = "auto";
+
   void run(int subscribers) {
     const std::string input = make_input();
     const Mp4File in = parse_mp4(read_file(input));
@@ -236,16 +241,17 @@ class EndToEnd : public PubSubTest {
     ASSERT_NO_FATAL_FAILURE(start_relay(relay));
     // --fps/--bitrate given: the catalog goes out with the moov, so the
     // subscribers are in place before the first fragment.
-    Process pub =
-        start_pub(relay, "e2e", {"--fps", "30", "--bitrate", "500000", "--log-level", "info"},
-                  {.stdin_pipe = true});
+    Process pub = start_pub(
+        relay, "e2e",
+        {"--fps", "30", "--bitrate", "500000", "--log-level", "info", "--protocol", pub_protocol},
+        {.stdin_pipe = true});
     ASSERT_TRUE(pub.write_stdin(in.init.data(), in.init.size()));
     ASSERT_TRUE(wait_for_pub("e2e", 10s)) << read_file(path("pub-e2e.err"));
 
     std::vector<Process> subs;
     for (int i = 0; i < subscribers; ++i) {
       const std::string out = path("out" + std::to_string(i) + ".mp4");
-      subs.push_back(start_sub(relay, "e2e", out));
+      subs.push_back(start_sub(relay, "e2e", out, {"--protocol", sub_protocol}));
       ASSERT_TRUE(wait_for_size(out, in.init.size(), 15s))
           << "no init segment from subscriber " << i << ": " << read_file(out + ".err");
     }
@@ -300,6 +306,25 @@ TEST_F(EndToEnd, OneSubscriberGetsEveryFragmentByteForByte) {
 
 TEST_F(EndToEnd, TwoSubscribersGetTheSameMedia) {
   run(2);
+}
+
+// Issue 12: one cache for every dialect. The byte-for-byte check above holds
+// whichever dialect each side speaks.
+TEST_F(EndToEnd, Kixel00BothSides) {
+  pub_protocol = sub_protocol = "kixel-00";
+  run(1);
+}
+
+TEST_F(EndToEnd, Kixel00PublisherMoqLite03Subscriber) {
+  pub_protocol = "kixel-00";
+  sub_protocol = "moq-lite-03";
+  run(1);
+}
+
+TEST_F(EndToEnd, MoqLite04PublisherKixel00Subscriber) {
+  pub_protocol = "moq-lite-04";
+  sub_protocol = "kixel-00";
+  run(1);
 }
 
 // A subscriber that joins after ~3 s of media starts at a keyframe near the
