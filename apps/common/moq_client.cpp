@@ -104,9 +104,9 @@ asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Clien
 class LocalOrigin final : public lite::Origin {
  public:
   std::optional<std::pair<std::string, cache::BroadcastReader>> published;
-  Result<cache::BroadcastReader> find(const std::string& path) override {
-    if (published && published->first == path) return published->second;
-    return Error::not_found();
+  asio::awaitable<Result<cache::BroadcastReader>> find(std::string path) override {
+    if (published && published->first == path) co_return published->second;
+    co_return Error::not_found();
   }
   std::vector<std::string> live() override {
     if (!published) return {};

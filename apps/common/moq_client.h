@@ -30,7 +30,8 @@ struct MoqClientOptions {
   ClientTlsOptions tls;
   quic::QuicConfig quic;  // --congestion-control, --idle-timeout
   // --protocol: "auto" (offer moq-lite-05, 04, 03; KIXEL_00 if the relay
-  // picks none), "kixel-00", or one moq-lite version.
+  // picks none), "kixel-00", or one moq-lite version. The programs set their
+  // own default before adding the options.
   std::string protocol = "auto";
 
   std::chrono::milliseconds connect_timeout_ms() const {

@@ -447,18 +447,28 @@ class LiteOrigin final : public lite::Origin {
  public:
   explicit LiteOrigin(std::shared_ptr<Worker> w) : w_(std::move(w)) {}
 
-  Result<cache::BroadcastReader> find(const std::string& path) override {
-    auto live = w_->origins->find(path);
+  ~LiteOrigin() override {
+    for (auto& [name, upstream] : upstreams_)
+      release_on_worker0(*w_, std::move(upstream));
+  }
+
+  asio::awaitable<Result<cache::BroadcastReader>> find(std::string path) override {
+    std::string name = path;
+    auto live = w_->origins->find(name);
     if (!live && path.ends_with(kHangSuffix)) {
-      live = w_->origins->find(path.substr(0, path.size() - kHangSuffix.size()));
+      name = path.substr(0, path.size() - kHangSuffix.size());
+      live = w_->origins->find(name);
     }
-    if (!live) return Error::not_found();
-    if (live->owner == w_->index) return live->broadcast;
-    auto& mirror = mirrors_[live->token];
-    if (!mirror) {
-      mirror = w_->mirrors.get(live->token, (*w_->executors)[live->owner], live->broadcast);
+    if (live) co_return serve_from(live->owner, live->token, live->broadcast);
+    if (!w_->cluster || path.empty()) co_return Error::not_found();
+    // Clustered: the name's origin relay, through the Upstream KIXEL_00
+    // viewers of it share (one session per name, one SUBSCRIBE per track).
+    auto& upstream = upstreams_[path];
+    if (!upstream) {
+      upstream = co_await asio::co_spawn(
+          (*w_->executors)[0], upstream_on_worker0(w_->cluster, path), asio::use_awaitable);
     }
-    return mirror->broadcast();
+    co_return serve_from(0, upstream->id() | (uint64_t{1} << 63), upstream->broadcast());
   }
   std::vector<std::string> live() override {
     std::vector<std::string> names;
@@ -477,9 +487,18 @@ class LiteOrigin final : public lite::Origin {
   }
 
  private:
+  cache::BroadcastReader serve_from(unsigned owner, uint64_t key,
+                                    const cache::BroadcastReader& broadcast) {
+    if (owner == w_->index) return broadcast;
+    auto& mirror = mirrors_[key];
+    if (!mirror) mirror = w_->mirrors.get(key, (*w_->executors)[owner], broadcast);
+    return mirror->broadcast();
+  }
+
   static constexpr std::string_view kHangSuffix = ".hang";
   std::shared_ptr<Worker> w_;
-  std::unordered_map<uint64_t, std::shared_ptr<Mirror>> mirrors_;  // by origin token
+  std::unordered_map<uint64_t, std::shared_ptr<Mirror>> mirrors_;         // by origin token
+  std::unordered_map<std::string, std::shared_ptr<Upstream>> upstreams_;  // by name
 };
 
 // Whether a broadcast published over moq-lite is in the hang format with
@@ -634,6 +653,10 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
         spdlog::info("broadcast '{}' published by {} ({})", name, s->transport()->peer(),
                      s->transport()->protocol());
         auto view = std::make_shared<HangView>(w->executor, writer, reader, name);
+        // The index lists it with its tracks like a KIXEL_00 publisher's: its
+        // `.catalog` (its own, or the KIXEL view's of a hang broadcast).
+        asio::co_spawn(w->executor, watch_catalog(reader, w->origins, name, *token, std::nullopt),
+                       asio::detached);
         asio::co_spawn(w->executor, route_lite_requests(weak_session, path, writer, reader, view),
                        asio::detached);
         published->insert_or_assign(path, Published{std::move(writer), *token, name, view});

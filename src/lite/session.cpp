@@ -185,10 +185,11 @@ asio::awaitable<void> Session::subscribe_track(std::string path, cache::TrackWri
     std::vector<uint8_t> out;
     encode_varint(static_cast<uint64_t>(BidiType::kTrack), out);
     encode(TrackRequest{path, track.name()}, version_, out);
+    // Our side stays open until the answer: moq-net reads a FIN as "cancel".
     (void)opened->send->write(bytes_of(std::move(out)));
-    (void)opened->send->finish();
     StreamReader reader(opened->recv);
     auto info = co_await reader.next<TrackInfo>(&decode_track_info, version_);
+    (void)opened->send->finish();
     if (!info || !*info) {
       (void)track.close(info ? Error::not_found() : Error{code::kNotFound, info.error().reason});
       co_return;
@@ -513,7 +514,8 @@ asio::awaitable<void> Session::serve_track(transport::BidiStream stream,
     stream.send->reset(reset_code::kCancel);
     co_return;
   }
-  auto broadcast = origin_->find(absolute((*request)->broadcast));
+  Result<cache::BroadcastReader> broadcast =
+      co_await origin_->find(absolute((*request)->broadcast));
   if (!broadcast || !broadcast->request_track((*request)->track)) {
     stream.send->reset(reset_code::kNotFound);
     co_return;
@@ -554,7 +556,7 @@ asio::awaitable<void> Session::serve_fetch(transport::BidiStream stream,
     co_return;
   }
   const Fetch& fetch = **request;
-  auto broadcast = origin_->find(absolute(fetch.broadcast));
+  Result<cache::BroadcastReader> broadcast = co_await origin_->find(absolute(fetch.broadcast));
   if (!broadcast) {
     stream.send->reset(reset_code::kNotFound);
     co_return;
@@ -637,7 +639,7 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
     refuse(reset_code::kInternal, "too many requests");
     co_return;
   }
-  auto broadcast = origin_->find(path);
+  Result<cache::BroadcastReader> broadcast = co_await origin_->find(path);
   if (!broadcast) {
     refuse(reset_code::kNotFound, "no such broadcast");
     co_return;

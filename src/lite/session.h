@@ -26,8 +26,9 @@ namespace moq::lite {
 class Origin {
  public:
   virtual ~Origin() = default;
-  // The live broadcast at `path`, or why not (404).
-  virtual Result<cache::BroadcastReader> find(const std::string& path) = 0;
+  // The live broadcast at `path`, or why not (404). May wait (a relay asks
+  // its cluster).
+  virtual asio::awaitable<Result<cache::BroadcastReader>> find(std::string path) = 0;
   // Every live broadcast path, and a stamp that changes whenever that list
   // may have (announcement streams poll it; it is cheap).
   virtual std::vector<std::string> live() = 0;
