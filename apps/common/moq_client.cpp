@@ -8,6 +8,7 @@
 #include <asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <random>
 
 #include "session/core.h"
 #include "session/handshake.h"
@@ -182,8 +183,14 @@ asio::awaitable<Result<std::shared_ptr<MoqConnection>>> connect_any(wt::Client& 
   connection->broadcast = lite::normalize_path(path).value_or("");
   if (auto version = lite::version_from_protocol((*transport)->protocol())) {
     connection->lite_origin = std::make_shared<LocalOrigin>();
+    // A random origin id: relays route announcements by the hops they
+    // crossed, and two clients with one id look like a loop ("unroutable"
+    // from moq-relay 0.17.10 when publisher and viewer both said 1).
+    lite::SessionConfig config;
+    std::random_device random;
+    config.origin_id = (((uint64_t{random()} << 32) | random()) & ((uint64_t{1} << 53) - 1)) | 1;
     connection->lite = lite::Session::create(co_await asio::this_coro::executor, *transport,
-                                             *version, "/", connection->lite_origin);
+                                             *version, "/", connection->lite_origin, config);
     co_return connection;
   }
   if (!offer.empty() && protocol != "auto") {

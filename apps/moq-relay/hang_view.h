@@ -16,12 +16,14 @@
 namespace moq::relay {
 
 // The KIXEL_00 view of a broadcast that a moq-lite client publishes in the
-// hang format with the legacy container (@moq/publish: raw codec frames):
+// hang format without a `.catalog` of its own: the legacy container
+// (@moq/publish: raw codec frames) or CMAF under other names (moq-cli):
 // `.catalog`, one init track `1.mp4` and fMP4 data tracks "1", "2", ...,
 // muxed by media::HangMuxer from the hang tracks, for moq-sub and the watch
 // page. It lives in the same cache broadcast as the hang tracks, so viewers
 // of every dialect share it, and it runs only once a KIXEL viewer asks for
-// one of its names. The muxing copies each frame once per relay (a moof is
+// one of its names (a KIXEL viewer, or the relay's index reading
+// `.catalog`). The muxing copies each frame once per relay (a moof is
 // written in front of it), never per viewer.
 //
 // Which renditions: the largest video one and the first audio one (a

@@ -501,10 +501,13 @@ class LiteOrigin final : public lite::Origin {
   std::unordered_map<std::string, std::shared_ptr<Upstream>> upstreams_;  // by name
 };
 
-// Whether a broadcast published over moq-lite is in the hang format with
-// raw (legacy container) frames, which KIXEL viewers cannot use as they are:
-// its catalog.json says so (waited for a few seconds at most).
-asio::awaitable<bool> publishes_legacy_hang(cache::BroadcastReader reader) {
+// Whether a broadcast published over moq-lite needs the relay's KIXEL view:
+// a hang broadcast (its catalog.json, waited for a few seconds at most) with
+// raw (legacy container) frames, or with CMAF renditions whose names are not
+// KIXEL track names (moq-cli's `0.m4s`, `1.m4s`: it publishes no `.catalog`).
+// moq-pub speaking moq-lite publishes its own `.catalog` and names its CMAF
+// renditions by their KIXEL data tracks ("1", "2"): served as they are.
+asio::awaitable<bool> needs_kixel_view(cache::BroadcastReader reader) {
   auto catalog = reader.request_track(std::string(media::kHangCatalogTrack));
   if (!catalog) co_return false;
   asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -531,10 +534,12 @@ asio::awaitable<bool> publishes_legacy_hang(cache::BroadcastReader reader) {
   }
   auto parsed = media::kixel_from_hang_catalog(text);
   if (!parsed) co_return false;
+  bool kixel_named = false;
   for (const auto& r : parsed->renditions) {
     if (r.container == media::HangContainer::kLegacy) co_return true;
+    if (HangView::kixel_name(r.name)) kixel_named = true;
   }
-  co_return false;
+  co_return !parsed->renditions.empty() && !kixel_named;
 }
 
 // The track requests of a broadcast a moq-lite client publishes: each goes
@@ -561,7 +566,7 @@ asio::awaitable<void> decide_lite_routing(std::weak_ptr<lite::Session> weak_sess
                                           std::string path, cache::BroadcastReader reader,
                                           std::shared_ptr<LiteRouting> routing,
                                           std::shared_ptr<HangView> view) {
-  const bool legacy = co_await publishes_legacy_hang(reader);
+  const bool legacy = co_await needs_kixel_view(reader);
   routing->legacy = legacy;
   auto waiting = std::move(routing->waiting);
   routing->waiting.clear();
