@@ -84,22 +84,6 @@ std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClien
   return std::move(client.value());
 }
 
-asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Client& client,
-                                                                       std::string url,
-                                                                       wire::Role role) {
-  auto transport = co_await client.connect(url);
-  if (!transport) {
-    co_return Error{transport.error().code,
-                    "cannot connect to " + url + ": " + transport.error().reason};
-  }
-  auto session = co_await session::connect(transport.value(), role);
-  if (!session) {
-    co_return Error{session.error().code,
-                    "relay refused the session at " + url + ": " + session.error().reason};
-  }
-  co_return session.value();
-}
-
 // What a moq-lite session of a program serves: its one broadcast, if it
 // publishes one.
 class LocalOrigin final : public lite::Origin {

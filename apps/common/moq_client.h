@@ -52,13 +52,6 @@ void add_moq_client_options(CLI::App& app, MoqClientOptions& options,
 std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClientOptions& options,
                                             const std::string& program, int& exit_status);
 
-// Opens a WebTransport session to `url` and does the MoQ handshake as
-// `role`. On failure the reason is a whole sentence for the user ("cannot
-// connect to URL: ..." or "relay refused the session at URL: ...").
-asio::awaitable<Result<std::shared_ptr<session::Session>>> connect_moq(wt::Client& client,
-                                                                       std::string url,
-                                                                       wire::Role role);
-
 // A MoQ session in the dialect the relay chose: KIXEL_00 (session::Session,
 // the broadcast named by the URL path) or moq-lite (lite::Session at root
 // "/", the broadcast named by the URL path relative to it). The programs use

@@ -205,10 +205,6 @@ int main(int argc, char** argv) {
       "    moq-pub https://localhost:4443/NAME --fingerprint HEX\n"
       "Exit status: 0 input ended and was delivered, 1 bad input, 2 usage,\n"
       "3 relay unreachable / refused / lost.");
-  // KIXEL_00 by default for now: our relay does not yet register moq-lite
-  // publishers in moq-api, so a clustered broadcast needs KIXEL_00 (README
-  // "Dialects"); --protocol auto picks moq-lite-05 where the relay offers it.
-  options.client.protocol = "kixel-00";
   moq::app::add_moq_client_options(app, options.client, "MOQ_PUB");
   app.add_option("--fps", options.fps,
                  "video frame rate for the catalog (default: measured from the input)")

@@ -609,6 +609,101 @@ asio::awaitable<void> route_lite_requests(std::weak_ptr<lite::Session> weak_sess
   }
 }
 
+// The broadcasts a moq-lite client publishes (what it announces): each is
+// a broadcast of this relay, registered in Origins and, clustered, in
+// moq-api like a KIXEL_00 publisher's (a name live elsewhere is refused),
+// filled on demand by SUBSCRIBEs to the client, until it is unannounced or
+// the session ends.
+class LitePublications : public std::enable_shared_from_this<LitePublications> {
+ public:
+  LitePublications(std::shared_ptr<Worker> w, std::string root)
+      : w_(std::move(w)), root_(std::move(root)) {}
+
+  void on_announce(const std::shared_ptr<lite::Session>& s, const std::string& path, bool active) {
+    if (!active) {
+      end(path, "ended");
+      return;
+    }
+    const std::string name = lite::join_path(root_, path);
+    auto [writer, reader] = cache::make_broadcast();
+    auto token = w_->origins->add(name, w_->index, reader);
+    if (!token) {
+      spdlog::info("broadcast '{}' from moq-lite publisher {} refused: already live", name,
+                   s->transport()->peer());
+      return;
+    }
+    spdlog::info("broadcast '{}' published by {} ({})", name, s->transport()->peer(),
+                 s->transport()->protocol());
+    auto view = std::make_shared<HangView>(w_->executor, writer, reader, name);
+    // The index lists it with its tracks like a KIXEL_00 publisher's: its
+    // `.catalog` (its own, or the KIXEL view's of a hang broadcast).
+    asio::co_spawn(w_->executor, watch_catalog(reader, w_->origins, name, *token, std::nullopt),
+                   asio::detached);
+    asio::co_spawn(w_->executor, route_lite_requests(s, path, writer, reader, view),
+                   asio::detached);
+    entries_.insert_or_assign(path, Entry{std::move(writer), *token, name, view, nullptr});
+    if (w_->cluster) {
+      asio::co_spawn(w_->executor, register_in_cluster(shared_from_this(), path, name, *token),
+                     asio::detached);
+    }
+  }
+
+  void end_all() {
+    std::vector<std::string> paths;
+    for (const auto& [path, entry] : entries_)
+      paths.push_back(path);
+    for (const auto& path : paths)
+      end(path, "ended with its session");
+  }
+
+ private:
+  struct Entry {
+    cache::BroadcastWriter writer;
+    uint64_t token = 0;
+    std::string name;
+    std::shared_ptr<HangView> view;
+    std::unique_ptr<Registration> registration;  // clustered: in moq-api
+  };
+
+  void end(const std::string& path, const char* why) {
+    auto it = entries_.find(path);
+    if (it == entries_.end()) return;
+    Entry& e = it->second;
+    e.view->stop();
+    (void)e.writer.close(Error::closed());
+    w_->origins->remove(e.name, e.token);
+    release_on_worker0(*w_, std::move(e.registration));  // DELETE from moq-api
+    spdlog::info("broadcast '{}' {} (moq-lite publisher)", e.name, why);
+    entries_.erase(it);
+  }
+
+  static asio::awaitable<void> register_in_cluster(std::shared_ptr<LitePublications> self,
+                                                   std::string path, std::string name,
+                                                   uint64_t token) {
+    std::optional<Registered> found =
+        co_await asio::co_spawn((*self->w_->executors)[0],
+                                register_on_worker0(self->w_->cluster, name), asio::use_awaitable);
+    Registered& registered = *found;
+    auto it = self->entries_.find(path);
+    const bool current = it != self->entries_.end() && it->second.token == token;
+    if (!registered) {
+      spdlog::warn("moq-lite broadcast '{}' refused: moq-api: {} (code {})", name,
+                   registered.error().reason, registered.error().code);
+      if (current) self->end(path, "refused by the cluster");
+      co_return;
+    }
+    if (current) {
+      it->second.registration = std::move(registered.value());
+    } else {
+      release_on_worker0(*self->w_, std::move(registered.value()));
+    }
+  }
+
+  std::shared_ptr<Worker> w_;
+  const std::string root_;
+  std::map<std::string, Entry> entries_;  // by path relative to the root
+};
+
 // A moq-lite session (the dialect was negotiated in the CONNECT): serves
 // every live broadcast, by paths relative to the URL path.
 asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::Version version,
@@ -623,49 +718,11 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
   // session); each announced path becomes a broadcast of this relay, filled
   // on demand by SUBSCRIBEs to the client, until it is unannounced or the
   // session ends.
-  struct Published {
-    cache::BroadcastWriter writer;
-    uint64_t token = 0;
-    std::string name;
-    std::shared_ptr<HangView> view;
-  };
-  auto published = std::make_shared<std::map<std::string, Published>>();
-  const std::string root = broadcast_name(transport->path());
+  auto published = std::make_shared<LitePublications>(w, broadcast_name(transport->path()));
   std::weak_ptr<lite::Session> weak_session = session;
-  session->watch_announcements(
-      "", [published, w, root, weak_session](const std::string& path, bool active) {
-        auto s = weak_session.lock();
-        if (!s) return;
-        if (!active) {
-          auto it = published->find(path);
-          if (it == published->end()) return;
-          it->second.view->stop();
-          (void)it->second.writer.close(Error::closed());
-          w->origins->remove(it->second.name, it->second.token);
-          spdlog::info("broadcast '{}' ended (moq-lite publisher {})", it->second.name,
-                       s->transport()->peer());
-          published->erase(it);
-          return;
-        }
-        const std::string name = lite::join_path(root, path);
-        auto [writer, reader] = cache::make_broadcast();
-        auto token = w->origins->add(name, w->index, reader);
-        if (!token) {
-          spdlog::info("broadcast '{}' from moq-lite publisher {} refused: already live", name,
-                       s->transport()->peer());
-          return;
-        }
-        spdlog::info("broadcast '{}' published by {} ({})", name, s->transport()->peer(),
-                     s->transport()->protocol());
-        auto view = std::make_shared<HangView>(w->executor, writer, reader, name);
-        // The index lists it with its tracks like a KIXEL_00 publisher's: its
-        // `.catalog` (its own, or the KIXEL view's of a hang broadcast).
-        asio::co_spawn(w->executor, watch_catalog(reader, w->origins, name, *token, std::nullopt),
-                       asio::detached);
-        asio::co_spawn(w->executor, route_lite_requests(weak_session, path, writer, reader, view),
-                       asio::detached);
-        published->insert_or_assign(path, Published{std::move(writer), *token, name, view});
-      });
+  session->watch_announcements("", [published, weak_session](const std::string& path, bool active) {
+    if (auto s = weak_session.lock()) published->on_announce(s, path, active);
+  });
   ++w->ended.sessions_started;
   ++w->shared->live_sessions;
   struct Live {
@@ -673,12 +730,7 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
     ~Live() { --w.shared->live_sessions; }
   } live{*w};
   Error end = co_await session->run();
-  for (auto& [path, p] : *published) {
-    p.view->stop();
-    (void)p.writer.close(Error::closed());
-    w->origins->remove(p.name, p.token);
-  }
-  published->clear();
+  published->end_all();
   const auto& stats = session->stats();
   w->ended.subscriptions += stats.subscriptions;
   w->ended.objects_out += stats.groups_started;

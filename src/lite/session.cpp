@@ -439,16 +439,18 @@ asio::awaitable<void> Session::serve_announce(transport::BidiStream stream,
   const std::string prefix = absolute((*request)->prefix);
   spdlog::debug("moq-lite {}: ANNOUNCE_REQUEST '{}'", peer_, prefix);
 
-  // The peer ends its interest by finishing or resetting its side.
-  bool peer_done = false;
+  // The peer ends its interest by finishing or resetting its side. (Shared:
+  // the watcher may outlive this coroutine.)
+  auto peer_done = std::make_shared<bool>(false);
   struct Watch {
-    static asio::awaitable<void> run(std::shared_ptr<transport::RecvStream> recv, bool& done,
+    static asio::awaitable<void> run(std::shared_ptr<transport::RecvStream> recv,
+                                     std::shared_ptr<bool> done,
                                      std::shared_ptr<transport::SendStream> send) {
       for (;;) {
         auto chunk = co_await recv->read();
         if (!chunk || !*chunk) break;
       }
-      done = true;
+      *done = true;
       (void)send->finish();
     }
   };
@@ -485,11 +487,11 @@ asio::awaitable<void> Session::serve_announce(transport::BidiStream stream,
     if (!out.empty() && !stream.send->write(bytes_of(std::move(out)))) co_return;
   }
   asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (!peer_done && !transport_->is_closed()) {
+  while (!*peer_done && !transport_->is_closed()) {
     timer.expires_after(config_.announce_poll);
     asio::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || peer_done) co_return;
+    if (ec || *peer_done) co_return;
     const uint64_t generation = origin_->generation();
     if (generation == seen) continue;
     seen = generation;
