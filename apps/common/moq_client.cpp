@@ -8,7 +8,6 @@
 #include <asio/use_awaitable.hpp>
 #include <cstdlib>
 #include <iostream>
-#include <random>
 
 #include "session/core.h"
 #include "session/handshake.h"
@@ -171,8 +170,7 @@ asio::awaitable<Result<std::shared_ptr<MoqConnection>>> connect_any(wt::Client& 
     // crossed, and two clients with one id look like a loop ("unroutable"
     // from moq-relay 0.17.10 when publisher and viewer both said 1).
     lite::SessionConfig config;
-    std::random_device random;
-    config.origin_id = (((uint64_t{random()} << 32) | random()) & ((uint64_t{1} << 53) - 1)) | 1;
+    config.origin_id = lite::random_origin_id();
     connection->lite = lite::Session::create(co_await asio::this_coro::executor, *transport,
                                              *version, "/", connection->lite_origin, config);
     co_return connection;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "lite/session.h"
 #include "options.h"
 #include "session/handshake.h"
 #include "session/session.h"
@@ -56,9 +57,10 @@ struct Upstream::State {
   std::optional<cache::BroadcastWriter> writer;  // until the upstream session takes it
   cache::BroadcastReader reader;
   std::shared_ptr<transport::Session> transport;
-  std::shared_ptr<session::Session> session;
-  asio::steady_timer watchdog;  // bounds lookup + connect + SETUP
-  bool cancelled = false;       // the last local subscriber left
+  std::shared_ptr<session::Session> session;  // KIXEL_00 upstream
+  std::shared_ptr<lite::Session> lite;        // or moq-lite (the origin chose it)
+  asio::steady_timer watchdog;                // bounds lookup + connect + SETUP
+  bool cancelled = false;                     // the last local subscriber left
   bool established = false;
   bool failed = false;
 };
@@ -79,6 +81,8 @@ Upstream::~Upstream() {
   s.watchdog.cancel();
   if (s.session) {
     s.session->close(Error::closed());
+  } else if (s.lite) {
+    s.lite->close(lite::close_code::kCancel, "no subscribers left");
   } else if (s.transport) {
     s.transport->close(0, "no subscribers left");
   }
@@ -100,6 +104,7 @@ uint64_t Upstream::id() const {
 
 bool Upstream::live() const {
   if (state_->reader.closed()) return false;
+  if (state_->lite) return state_->lite->stats().tracks_ended == 0;
   return !state_->session || state_->session->subscriber_stats().tracks_ended == 0;
 }
 
@@ -129,7 +134,10 @@ Result<std::shared_ptr<Cluster>> Cluster::create(asio::io_context& io, ClusterCo
 
 Cluster::Cluster(asio::io_context& io, ClusterConfig config, api::ApiClient api)
     // Two threads: a lookup is not queued behind a slow refresh or DELETE.
-    : io_(io), config_(std::move(config)), api_(std::move(api), 2) {}
+    : io_(io),
+      config_(std::move(config)),
+      api_(std::move(api), 2),
+      lite_origin_id_(lite::random_origin_id()) {}
 
 Cluster::~Cluster() = default;
 
@@ -145,6 +153,7 @@ void Cluster::shutdown() {
   for (auto& [name, weak] : upstreams_) {
     if (auto up = weak.lock()) {
       if (up->state_->session) up->state_->session->close(Error::closed());
+      if (up->state_->lite) up->state_->lite->close(lite::close_code::kCancel, "shutting down");
     }
   }
   if (client_) client_->endpoint().shutdown();
@@ -295,7 +304,12 @@ asio::awaitable<void> Cluster::fetch(std::shared_ptr<Upstream::State> state) {
   }
   const std::string url = found->value().url;
 
-  auto connected = co_await client_->connect(url);
+  // Relays speak moq-lite to each other when the origin offers it (ours
+  // does); a 2023 origin answers no protocol and gets KIXEL_00.
+  std::vector<std::string> offer;
+  for (auto p : lite::supported_protocols())
+    offer.emplace_back(p);
+  auto connected = co_await client_->connect(url, offer);
   if (connected) state->transport = connected.value();
   if (state->cancelled || state->failed) {
     if (connected) connected.value()->close(0, "not needed any more");
@@ -305,6 +319,10 @@ asio::awaitable<void> Cluster::fetch(std::shared_ptr<Upstream::State> state) {
     spdlog::warn("upstream '{}': cannot connect to {}: {}", state->name, url,
                  connected.error().reason);
     state->fail(Error{code::kUpstream, "origin relay unreachable"});
+    co_return;
+  }
+  if (auto version = lite::version_from_protocol(state->transport->protocol())) {
+    co_await fetch_lite(state, url, *version);
     co_return;
   }
   auto moq = co_await session::connect(state->transport, wire::Role::kSubscriber);
@@ -333,6 +351,27 @@ asio::awaitable<void> Cluster::fetch(std::shared_ptr<Upstream::State> state) {
   spdlog::info("upstream end: broadcast '{}' from {} code {} reason '{}'", state->name, url,
                end.code, end.reason);
   state->session.reset();
+}
+
+asio::awaitable<void> Cluster::fetch_lite(std::shared_ptr<Upstream::State> state, std::string url,
+                                          lite::Version version) {
+  // The origin's URL path names the broadcast: it is the session's root,
+  // and the broadcast is the root itself (path "").
+  lite::SessionConfig config;
+  config.origin_id = lite_origin_id_;
+  state->lite = lite::Session::create(io_.get_executor(), state->transport, version,
+                                      state->transport->path(), nullptr, config);
+  state->established = true;
+  state->watchdog.cancel();
+  state->lite->consume("", std::move(*state->writer), /*from_start=*/true);
+  state->writer.reset();
+  spdlog::info("upstream start: broadcast '{}' from {} ({})", state->name, url,
+               lite::protocol_name(version));
+  auto session = state->lite;
+  Error end = co_await session->run();
+  spdlog::info("upstream end: broadcast '{}' from {} code {} reason '{}'", state->name, url,
+               end.code, end.reason);
+  state->lite.reset();
 }
 
 }  // namespace moq::relay

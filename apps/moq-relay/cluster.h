@@ -12,6 +12,7 @@
 #include "async/notify.h"
 #include "cache/broadcast.h"
 #include "coding/result.h"
+#include "lite/session.h"
 #include "quic/config.h"
 #include "webtransport/client.h"
 
@@ -122,6 +123,8 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   asio::awaitable<void> refresh(std::shared_ptr<Registration::State> state);
   asio::awaitable<void> unregister(std::string name);
   asio::awaitable<void> fetch(std::shared_ptr<Upstream::State> state);
+  asio::awaitable<void> fetch_lite(std::shared_ptr<Upstream::State> state, std::string url,
+                                   lite::Version version);
 
   asio::io_context& io_;
   const ClusterConfig config_;
@@ -129,6 +132,8 @@ class Cluster : public std::enable_shared_from_this<Cluster> {
   std::unique_ptr<wt::Client> client_;
   // Upstreams by broadcast name; an entry dies with its last handle.
   std::unordered_map<std::string, std::weak_ptr<Upstream>> upstreams_;
+  // Our origin id in moq-lite upstream sessions (random, below 2^53).
+  uint64_t lite_origin_id_ = 0;
   // DELETEs in flight by name: a new registration of that name waits for
   // them, or the late DELETE would remove it.
   std::unordered_map<std::string, size_t> deleting_;

@@ -110,12 +110,6 @@ class LiveSessionGuard {
   std::list<Worker::LiveSession>::iterator it_;
 };
 
-uint64_t RelayShared::random_origin_id() {
-  std::random_device random;
-  const uint64_t id = ((uint64_t{random()} << 32) | random()) & ((uint64_t{1} << 53) - 1);
-  return id == 0 ? 1 : id;
-}
-
 void Worker::sample() {
   WorkerFigures f = ended;
   f.worker = index;

@@ -11,6 +11,7 @@
 
 #include "cluster.h"
 #include "coding/result.h"
+#include "lite/session.h"
 #include "origins.h"
 #include "quic/config.h"
 #include "quic/tls_server.h"
@@ -49,8 +50,7 @@ struct RelayShared {
   std::atomic<bool> draining{false};
   // This relay's origin id in moq-lite announcements: random, non-zero,
   // below 2^53 (the JS clients read it as a JavaScript number).
-  const uint64_t lite_origin_id = random_origin_id();
-  static uint64_t random_origin_id();
+  const uint64_t lite_origin_id = lite::random_origin_id();
 };
 
 // The fan-out server: accepts WebTransport sessions and, by their SETUP role,

@@ -8,6 +8,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <deque>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -53,10 +54,17 @@ struct Session::Subscription {
   bool ended = false;
 };
 
+uint64_t random_origin_id() {
+  std::random_device random;
+  const uint64_t id = ((uint64_t{random()} << 32) | random()) & ((uint64_t{1} << 53) - 1);
+  return id == 0 ? 1 : id;
+}
+
 std::shared_ptr<Session> Session::create(asio::any_io_executor executor,
                                          std::shared_ptr<transport::Session> transport,
                                          Version version, std::string root,
                                          std::shared_ptr<Origin> origin, SessionConfig config) {
+  if (!origin) origin = std::make_shared<NoBroadcasts>();
   std::shared_ptr<Session> s(new Session(std::move(executor), std::move(transport), version,
                                          std::move(root), std::move(origin), config));
   s->tasks_.set_owner(s);
@@ -256,6 +264,7 @@ asio::awaitable<void> Session::subscribe_track(std::string path, cache::TrackWri
     if (!co_await incoming->changed.wait()) break;
   }
   incoming_.erase(id);
+  if (end.is_closed()) ++stats_.tracks_ended;
   (void)incoming->track.close(end);
 }
 

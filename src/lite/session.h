@@ -42,6 +42,21 @@ class Origin {
   }
 };
 
+// Serves nothing: for sessions that only consume (a relay's upstream).
+class NoBroadcasts final : public Origin {
+ public:
+  asio::awaitable<Result<cache::BroadcastReader>> find(std::string) override {
+    co_return Error::not_found();
+  }
+  std::vector<std::string> live() override { return {}; }
+  uint64_t generation() override { return 0; }
+};
+
+// A random origin id for announcements: non-zero, below 2^53 (the JS
+// clients read it as a number). Relays route by these ids, so two
+// endpoints must not share one.
+uint64_t random_origin_id();
+
 class StreamReader;
 using StreamReaderPtr = std::shared_ptr<StreamReader>;
 
@@ -77,6 +92,7 @@ struct SessionStats {
   uint64_t groups_dropped = 0;
   uint64_t frames_sent = 0;
   uint64_t payload_bytes_sent = 0;
+  uint64_t tracks_ended = 0;  // consumed tracks the peer ended cleanly
 };
 
 // A moq-lite session (03, 04, 05) over one transport session, serving the
