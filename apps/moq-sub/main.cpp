@@ -190,8 +190,10 @@ int main(int argc, char** argv) {
   // A closed stdout pipe shows up as EPIPE on write, handled as "done".
   ::signal(SIGPIPE, SIG_IGN);
   Options options;
-  CLI::App app{"Subscribes to a MoQ broadcast (KIXEL_00) and writes fragmented MP4 to stdout.",
-               "moq-sub"};
+  CLI::App app{
+      "Subscribes to a MoQ broadcast (moq-lite or KIXEL_00) and writes fragmented MP4 "
+      "to stdout.",
+      "moq-sub"};
   app.footer(
       "Example:\n"
       "  moq-sub https://localhost:4443/NAME --fingerprint HEX | ffplay -\n"
