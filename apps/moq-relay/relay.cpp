@@ -444,6 +444,8 @@ class LiteOrigin final : public lite::Origin {
   ~LiteOrigin() override {
     for (auto& [name, upstream] : upstreams_)
       release_on_worker0(*w_, std::move(upstream));
+    for (auto& [name, waiting] : waiting_)
+      waiting->leave();
   }
 
   asio::awaitable<Result<cache::BroadcastReader>> find(std::string path) override {
@@ -454,7 +456,26 @@ class LiteOrigin final : public lite::Origin {
       live = w_->origins->find(name);
     }
     if (live) co_return serve_from(live->owner, live->token, live->broadcast);
-    if (!w_->cluster || path.empty()) co_return Error::not_found();
+    if (path.empty()) co_return Error::not_found();
+    // Nobody publishes it (here, nor per moq-api elsewhere): held for
+    // --publisher-wait like a KIXEL_00 viewer's SUBSCRIBEs (waiting.h), so a
+    // viewer may come first. A name moq-api cannot tell about goes to the
+    // upstream, which answers 504 as before.
+    bool wait_here = w_->config.publisher_wait.count() > 0;
+    if (wait_here && w_->cluster) {
+      Result<bool> elsewhere = co_await origin_elsewhere(w_->cluster, (*w_->executors)[0], path);
+      wait_here = elsewhere && !*elsewhere;
+    }
+    if (wait_here) {
+      auto& waiting = waiting_[path];
+      if (!waiting) {
+        waiting = w_->waiting.get(path, w_->origins, w_->cluster, w_->executors,
+                                  w_->config.publisher_wait);
+        waiting->join();
+      }
+      co_return waiting->broadcast();
+    }
+    if (!w_->cluster) co_return Error::not_found();
     // Clustered: the name's origin relay, through the Upstream KIXEL_00
     // viewers of it share (one session per name, one SUBSCRIBE per track).
     auto& upstream = upstreams_[path];
@@ -491,8 +512,9 @@ class LiteOrigin final : public lite::Origin {
 
   static constexpr std::string_view kHangSuffix = ".hang";
   std::shared_ptr<Worker> w_;
-  std::unordered_map<uint64_t, std::shared_ptr<Mirror>> mirrors_;         // by origin token
-  std::unordered_map<std::string, std::shared_ptr<Upstream>> upstreams_;  // by name
+  std::unordered_map<uint64_t, std::shared_ptr<Mirror>> mirrors_;               // by origin token
+  std::unordered_map<std::string, std::shared_ptr<Upstream>> upstreams_;        // by name
+  std::unordered_map<std::string, std::shared_ptr<WaitingBroadcast>> waiting_;  // by name
 };
 
 // Whether a broadcast published over moq-lite needs the relay's KIXEL view:

@@ -608,3 +608,34 @@ TEST_F(PubSubTest, PublisherFailsWhenTheRelayGoesAway) {
 
 }  // namespace
 }  // namespace moq::pubsub_test
+
+namespace moq::pubsub_test {
+namespace {
+
+// Issue 12: moq-sub (moq-lite by default) started before the publisher is
+// held by the relay (--publisher-wait) and gets the whole broadcast once it
+// starts, as a KIXEL_00 viewer is.
+TEST_F(PubSubTest, SubscriberBeforeThePublisherGetsTheWholeBroadcast) {
+  const std::string input = make_input("early.mp4", 6);
+  const Mp4File in = parse_mp4(read_file(input));
+  ASSERT_TRUE(in.error.empty()) << in.error;
+  Relay relay;
+  ASSERT_NO_FATAL_FAILURE(start_relay(relay));
+  const std::string out = path("early-out.mp4");
+  Process sub = start_sub(relay, "early", out, {"--log-level", "info"});
+  std::this_thread::sleep_for(1s);
+  Process pub = start_pub(relay, "early", {"--fps", "30", "--log-level", "info"},
+                          {.stdin_pipe = true});
+  ASSERT_TRUE(pub.write_stdin(in.init.data(), in.init.size()));
+  ASSERT_TRUE(wait_for_pub("early", 10s)) << read_file(path("pub-early.err"));
+  ASSERT_NO_FATAL_FAILURE(feed_live(pub, in, 2.0));
+  EXPECT_EQ(pub.wait(20s), std::optional<int>(0)) << read_file(path("pub-early.err"));
+  EXPECT_EQ(sub.wait(20s), std::optional<int>(0)) << read_file(out + ".err");
+  EXPECT_NE(read_file(out + ".err").find("(moq-lite-05)"), std::string::npos)
+      << read_file(out + ".err");
+  EXPECT_EQ(packet_counts(out), packet_counts(input));
+  EXPECT_EQ(decode_errors(out), "");
+}
+
+}  // namespace
+}  // namespace moq::pubsub_test
