@@ -624,8 +624,8 @@ TEST_F(PubSubTest, SubscriberBeforeThePublisherGetsTheWholeBroadcast) {
   const std::string out = path("early-out.mp4");
   Process sub = start_sub(relay, "early", out, {"--log-level", "info"});
   std::this_thread::sleep_for(1s);
-  Process pub = start_pub(relay, "early", {"--fps", "30", "--log-level", "info"},
-                          {.stdin_pipe = true});
+  Process pub =
+      start_pub(relay, "early", {"--fps", "30", "--log-level", "info"}, {.stdin_pipe = true});
   ASSERT_TRUE(pub.write_stdin(in.init.data(), in.init.size()));
   ASSERT_TRUE(wait_for_pub("early", 10s)) << read_file(path("pub-early.err"));
   ASSERT_NO_FATAL_FAILURE(feed_live(pub, in, 2.0));
