@@ -6,16 +6,14 @@
 
 #include "lite/message.h"
 #include "relay/relay_fixture.h"
+#include "support/spec_vectors.h"
 
 namespace moq::relay_test {
 namespace {
 
-std::vector<uint8_t> hex(std::string_view h) {
-  std::vector<uint8_t> out;
-  for (size_t i = 0; i + 1 < h.size(); i += 2) {
-    out.push_back(static_cast<uint8_t>(std::stoul(std::string(h.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
+// The spec vectors' hex reader (the project's one).
+std::vector<uint8_t> hex(const std::string& h) {
+  return test::from_hex(h);
 }
 
 // One moq-lite session made of raw bytes.
