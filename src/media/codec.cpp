@@ -164,7 +164,9 @@ Result<EsdsInfo> parse_esds(std::span<const uint8_t> esds) {
   if (!r.ok()) return Error::internal("esds: truncated DecoderConfigDescriptor");
   // DecoderSpecificInfo (AudioSpecificConfig, ISO/IEC 14496-3 1.6.2.1) is optional.
   if (r.remaining() > 0 && r.u8() == 0x05 && descriptor_length(r, len) && len > 0) {
-    BitReader bits(r.bytes(std::min<size_t>(len, r.remaining())));
+    auto specific = r.bytes(std::min<size_t>(len, r.remaining()));
+    info.specific_info.assign(specific.begin(), specific.end());
+    BitReader bits(specific);
     unsigned aot = bits.read(5);
     if (aot == 31) aot = 32 + bits.read(6);  // escape value
     if (bits.ok()) info.audio_object_type = static_cast<uint8_t>(aot);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "coding/result.h"
 #include "media/fourcc.h"
@@ -39,6 +40,8 @@ struct EsdsInfo {
   uint16_t channel_count = 0;
   uint32_t max_bitrate = 0;
   uint32_t avg_bitrate = 0;
+  // The DecoderSpecificInfo bytes (the AudioSpecificConfig), if any.
+  std::vector<uint8_t> specific_info;
 };
 
 // Parses an esds full box payload (version/flags first).

@@ -283,6 +283,19 @@ Result<std::string> hang_catalog_from_kixel(std::string_view kixel_catalog_json,
     r["codec"] = webcodecs_codec(t.codec.empty() ? trak->codec : t.codec);
     if (r["codec"].get_ref<const std::string&>().empty()) return track_error(name, "no codec");
     r["container"] = {{"kind", "cmaf"}, {"init", base64_encode(*single)}};
+    // moq-cli's exporters read an absent description as Annex B H.264.
+    const bool described = trak->codec.starts_with("avc") || trak->codec.starts_with("hvc") ||
+                           trak->codec.starts_with("hev") || trak->codec.starts_with("av01") ||
+                           trak->codec.starts_with("mp4a");
+    if (described && !trak->decoder_config.empty()) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      std::string hex;
+      for (uint8_t b : trak->decoder_config) {
+        hex += kHex[b >> 4];
+        hex += kHex[b & 0xf];
+      }
+      r["description"] = std::move(hex);
+    }
     if (is_video) {
       std::optional<uint32_t> w = t.width, h = t.height;
       if (!w && trak->width) w = trak->width;

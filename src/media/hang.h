@@ -46,9 +46,10 @@ Result<std::vector<uint8_t>> single_track_init(std::span<const uint8_t> init_seg
 // an entry is the one whose track_ID is the decimal data track name, or else
 // the only trak of its init. Values missing from the `.catalog` (codec,
 // dimensions, sample rate, channels) come from the init; "Opus" is written
-// "opus" (WebCodecs; @moq/watch compares with "opus"). No "description": the
-// player takes it from the init. "display" is the largest video rendition's
-// size. Integers are JSON integers (u53), a whole frame rate too. Fails on an
+// "opus" (WebCodecs; @moq/watch compares with "opus"). "description" is the
+// trak's avcC/hvcC/av1C payload or AAC AudioSpecificConfig in lowercase hex,
+// as moq-cli writes it (its exporters take a missing one for Annex B). "display" is the largest
+// video rendition's size. Integers are JSON integers (u53), a whole frame rate too. Fails on an
 // entry whose trak is missing or of the other kind, or an audio entry without
 // sample rate or channel count.
 Result<std::string> hang_catalog_from_kixel(std::string_view kixel_catalog_json,

@@ -28,10 +28,13 @@ Result<void> parse_visual_entry(const BoxView& entry, TrackInfo& t) {
                           Result<std::string> codec = std::string();
                           if (b.type == FourCC("avcC")) {
                             codec = avc_codec(entry.type, b.payload);
+                            t.decoder_config.assign(b.payload.begin(), b.payload.end());
                           } else if (b.type == FourCC("hvcC")) {
                             codec = hevc_codec(entry.type, b.payload);
+                            t.decoder_config.assign(b.payload.begin(), b.payload.end());
                           } else if (b.type == FourCC("av1C")) {
                             codec = av1_codec(b.payload);
+                            t.decoder_config.assign(b.payload.begin(), b.payload.end());
                           } else if (b.type == FourCC("vpcC")) {
                             codec = vp9_codec(b.payload);
                           } else if (b.type == FourCC("btrt")) {
@@ -82,6 +85,7 @@ Result<void> parse_audio_entry(const BoxView& entry, TrackInfo& t) {
       auto esds = parse_esds(b.payload);
       if (!esds) return esds.error();
       if (entry.type == FourCC("mp4a")) t.codec = mp4a_codec(*esds);
+      t.decoder_config = esds->specific_info;
       if (esds->channel_count != 0) t.channel_count = esds->channel_count;
       if (t.sample_rate == 0) t.sample_rate = esds->sample_rate;
       t.max_bitrate = esds->max_bitrate;

@@ -43,6 +43,9 @@ struct TrackInfo {
   // From esds or btrt; 0 when the muxer did not know (typical for live).
   uint32_t max_bitrate = 0;
   uint32_t avg_bitrate = 0;
+  // The decoder configuration WebCodecs calls "description": the avcC /
+  // hvcC / av1C payload, or the esds AudioSpecificConfig; empty if none.
+  std::vector<uint8_t> decoder_config;
 
   SampleDefaults trex;  // mvex/trex for this track (zeros when absent)
 };
