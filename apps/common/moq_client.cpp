@@ -30,10 +30,12 @@ void add_moq_client_options(CLI::App& app, MoqClientOptions& options,
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--protocol", options.protocol,
-                 "MoQ dialect: auto (the newest the relay offers: moq-lite-05, 04, 03, else "
-                 "KIXEL_00), kixel-00, moq-lite-05, moq-lite-04 or moq-lite-03")
+                 "MoQ dialect: auto (the newest the relay offers: moq-lite-05, 04, 03, IETF "
+                 "draft-14, else KIXEL_00), kixel-00, moq-lite-05, moq-lite-04, moq-lite-03 or "
+                 "moq-transport-14")
       ->envname(env_prefix + "_PROTOCOL")
-      ->check(CLI::IsMember({"auto", "kixel-00", "moq-lite-05", "moq-lite-04", "moq-lite-03"}))
+      ->check(CLI::IsMember(
+          {"auto", "kixel-00", "moq-lite-05", "moq-lite-04", "moq-lite-03", "moq-transport-14"}))
       ->capture_default_str();
   add_client_tls_options(app, options.tls, env_prefix);
   add_quic_options(app, options.quic, env_prefix);
@@ -100,11 +102,14 @@ class LocalOrigin final : public lite::Origin {
 };
 
 std::string MoqConnection::protocol() const {
+  if (ietf) return "moq-transport-14";
   return lite ? std::string(lite::protocol_name(lite->version())) : "kixel-00";
 }
 
 void MoqConnection::subscribe(cache::BroadcastWriter writer, bool from_start) {
-  if (lite) {
+  if (ietf) {
+    ietf->consume(broadcast, std::move(writer), from_start);
+  } else if (lite) {
     lite->consume(broadcast, std::move(writer), from_start);
   } else {
     (void)kixel->subscribe(std::move(writer));
@@ -112,7 +117,7 @@ void MoqConnection::subscribe(cache::BroadcastWriter writer, bool from_start) {
 }
 
 void MoqConnection::publish(cache::BroadcastReader reader) {
-  if (lite) {
+  if (lite || ietf) {
     lite_origin->published.emplace(broadcast, std::move(reader));
   } else {
     (void)kixel->publish(std::move(reader));
@@ -120,12 +125,17 @@ void MoqConnection::publish(cache::BroadcastReader reader) {
 }
 
 asio::awaitable<Error> MoqConnection::run() {
+  if (ietf) co_return co_await ietf->run();
   if (lite) co_return co_await lite->run();
   co_return co_await kixel->run();
 }
 
 void MoqConnection::close(const Error& error) {
-  if (lite) {
+  if (ietf) {
+    ietf->close(session::app_code(error.code == code::kClosed ? ietf::close_code::kNoError
+                                                              : ietf::close_code::kInternal),
+                error.reason);
+  } else if (lite) {
     lite->close(session::app_code(error.code == code::kClosed ? lite::close_code::kCancel
                                                               : lite::close_code::kInternal),
                 error.reason);
@@ -135,6 +145,7 @@ void MoqConnection::close(const Error& error) {
 }
 
 size_t MoqConnection::active_subscriptions() const {
+  if (ietf) return ietf->active_subscriptions();
   return lite ? lite->active_subscriptions() : kixel->active_subscriptions();
 }
 
@@ -148,6 +159,9 @@ asio::awaitable<Result<std::shared_ptr<MoqConnection>>> connect_any(wt::Client& 
   if (protocol == "auto") {
     for (auto p : lite::supported_protocols())
       offer.emplace_back(p);
+    offer.emplace_back(ietf::kProtocolMoq00);
+  } else if (protocol == "moq-transport-14") {
+    offer.emplace_back(ietf::kProtocolMoq00);
   } else if (protocol != "kixel-00") {
     offer.push_back(protocol);
   }
@@ -173,6 +187,14 @@ asio::awaitable<Result<std::shared_ptr<MoqConnection>>> connect_any(wt::Client& 
     config.origin_id = lite::random_origin_id();
     connection->lite = lite::Session::create(co_await asio::this_coro::executor, *transport,
                                              *version, "/", connection->lite_origin, config);
+    co_return connection;
+  }
+  if (ietf::is_ietf_protocol((*transport)->protocol())) {
+    connection->lite_origin = std::make_shared<LocalOrigin>();
+    ietf::SessionConfig config;
+    config.client = true;
+    connection->ietf = ietf::Session::create(co_await asio::this_coro::executor, *transport, "/",
+                                             connection->lite_origin, config);
     co_return connection;
   }
   if (!offer.empty() && protocol != "auto") {

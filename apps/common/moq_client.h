@@ -12,6 +12,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 
+#include "ietf/session.h"
 #include "lite/session.h"
 #include "options.h"
 #include "session/session.h"
@@ -29,8 +30,9 @@ struct MoqClientOptions {
   std::string log_level = "warn";
   ClientTlsOptions tls;
   quic::QuicConfig quic;  // --congestion-control, --idle-timeout
-  // --protocol: "auto" (offer moq-lite-05, 04, 03; KIXEL_00 if the relay
-  // picks none), "kixel-00", or one moq-lite version. The programs set their
+  // --protocol: "auto" (offer moq-lite-05, 04, 03 and IETF draft-14 as
+  // `moq-00`; KIXEL_00 if the relay picks none), "kixel-00", one moq-lite
+  // version, or "moq-transport-14". The programs set their
   // own default before adding the options.
   std::string protocol = "auto";
 
@@ -53,12 +55,13 @@ std::unique_ptr<wt::Client> make_moq_client(asio::io_context& io, const MoqClien
                                             const std::string& program, int& exit_status);
 
 // A MoQ session in the dialect the relay chose: KIXEL_00 (session::Session,
-// the broadcast named by the URL path) or moq-lite (lite::Session at root
-// "/", the broadcast named by the URL path relative to it). The programs use
-// it through these calls, whatever the dialect.
+// the broadcast named by the URL path), moq-lite (lite::Session at root "/",
+// the broadcast named by the URL path relative to it) or IETF draft-14
+// (ietf::Session, the client side, named the same way). The programs use it
+// through these calls, whatever the dialect.
 class MoqConnection {
  public:
-  std::string protocol() const;  // "kixel-00" or "moq-lite-0N"
+  std::string protocol() const;  // "kixel-00", "moq-lite-0N" or "moq-transport-14"
   // Subscriber: fills `broadcast` with the tracks it asks for.
   // `from_start`: every group still cached, not just the newest.
   void subscribe(cache::BroadcastWriter broadcast, bool from_start = false);
@@ -71,7 +74,8 @@ class MoqConnection {
 
   std::shared_ptr<session::Session> kixel;
   std::shared_ptr<lite::Session> lite;
-  std::shared_ptr<class LocalOrigin> lite_origin;  // what `lite` serves
+  std::shared_ptr<ietf::Session> ietf;
+  std::shared_ptr<class LocalOrigin> lite_origin;  // what `lite` or `ietf` serves
   std::string broadcast;                           // the URL path's name
 };
 

@@ -197,7 +197,7 @@ class PubApp {
 
 int main(int argc, char** argv) {
   Options options;
-  CLI::App app{"Publishes a fragmented MP4 from stdin to a MoQ relay (moq-lite or KIXEL_00).",
+  CLI::App app{"Publishes a fragmented MP4 from stdin to a MoQ relay (moq-lite, IETF draft-14 or KIXEL_00).",
                "moq-pub"};
   app.footer(
       "Example:\n"

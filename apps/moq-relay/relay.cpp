@@ -20,6 +20,7 @@
 
 #include "cache/broadcast.h"
 #include "hang_view.h"
+#include "ietf/session.h"
 #include "lite/session.h"
 #include "media/catalog.h"
 #include "media/hang.h"
@@ -568,7 +569,7 @@ struct LiteRouting {
   std::vector<cache::TrackWriter> waiting;  // KIXEL names asked meanwhile
 };
 
-void route_one(const std::shared_ptr<lite::Session>& session, const std::string& path,
+void route_one(const std::shared_ptr<session::TrackSource>& session, const std::string& path,
                LiteRouting& routing, const std::shared_ptr<HangView>& view,
                cache::TrackWriter request) {
   if (HangView::kixel_name(request.name()) && routing.legacy.value_or(false)) {
@@ -578,7 +579,7 @@ void route_one(const std::shared_ptr<lite::Session>& session, const std::string&
   session->subscribe(path, std::move(request), /*from_start=*/true);
 }
 
-asio::awaitable<void> decide_lite_routing(std::weak_ptr<lite::Session> weak_session,
+asio::awaitable<void> decide_lite_routing(std::weak_ptr<session::TrackSource> weak_session,
                                           std::string path, cache::BroadcastReader reader,
                                           std::shared_ptr<LiteRouting> routing,
                                           std::shared_ptr<HangView> view) {
@@ -601,7 +602,7 @@ asio::awaitable<void> decide_lite_routing(std::weak_ptr<lite::Session> weak_sess
 // what the publisher still has, as a KIXEL_00 SUBSCRIBE does), except the
 // KIXEL names of a legacy hang broadcast, which its HangView makes (decided
 // from catalog.json at the first such name, without holding up the rest).
-asio::awaitable<void> route_lite_requests(std::weak_ptr<lite::Session> weak_session,
+asio::awaitable<void> route_lite_requests(std::weak_ptr<session::TrackSource> weak_session,
                                           std::string path, cache::BroadcastWriter writer,
                                           cache::BroadcastReader reader,
                                           std::shared_ptr<HangView> view) {
@@ -635,7 +636,8 @@ class LitePublications : public std::enable_shared_from_this<LitePublications> {
   LitePublications(std::shared_ptr<Worker> w, std::string root)
       : w_(std::move(w)), root_(std::move(root)) {}
 
-  void on_announce(const std::shared_ptr<lite::Session>& s, const std::string& path, bool active) {
+  void on_announce(const std::shared_ptr<session::TrackSource>& s, const std::string& path,
+                   bool active) {
     if (!active) {
       end(path, "ended");
       return;
@@ -755,17 +757,48 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
   co_return end;
 }
 
+// An IETF draft-14 session (`moq-00`/`moql` in the CONNECT): the same
+// broadcasts as moq-lite sessions, and the same publications.
+asio::awaitable<Error> run_ietf(std::shared_ptr<wt::WtSession> transport,
+                                std::shared_ptr<Worker> w) {
+  ietf::SessionConfig config;
+  config.peer_gone_ends_cleanly = true;
+  config.setup_timeout = w->config.setup_timeout;
+  auto origin = std::make_shared<LiteOrigin>(w);
+  auto session = ietf::Session::create(w->executor, transport, transport->path(), origin, config);
+  auto published = std::make_shared<LitePublications>(w, broadcast_name(transport->path()));
+  std::weak_ptr<ietf::Session> weak_session = session;
+  session->watch_announcements("", [published, weak_session](const std::string& path, bool active) {
+    if (auto s = weak_session.lock()) published->on_announce(s, path, active);
+  });
+  ++w->ended.sessions_started;
+  ++w->shared->live_sessions;
+  struct Live {
+    Worker& w;
+    ~Live() { --w.shared->live_sessions; }
+  } live{*w};
+  Error end = co_await session->run();
+  published->end_all();
+  const auto& stats = session->stats();
+  w->ended.subscriptions += stats.subscriptions;
+  w->ended.objects_out += stats.groups_started;
+  w->ended.objects_dropped += stats.groups_dropped;
+  w->ended.bytes_out += stats.payload_bytes_sent;
+  co_return end;
+}
+
 bool offers_kixel00(const wire::ClientSetup& setup) {
   return std::find(setup.versions.begin(), setup.versions.end(), wire::kKixel00) !=
          setup.versions.end();
 }
 
 // The dialect of a new session: the client's first offer that we speak
-// (as moq-relay 0.17.10 chooses); none (KIXEL_00, negotiated in SETUP) when
-// it offers nothing or nothing we speak.
+// (moq-lite-05/04/03, or `moq-00`/`moql` for IETF draft-14), as moq-relay
+// 0.17.10 chooses; none (KIXEL_00, negotiated in SETUP) when it offers
+// nothing or nothing we speak.
 std::string choose_protocol(const std::vector<std::string>& offered) {
   for (const auto& p : offered) {
-    if (lite::version_from_protocol(p)) return p;
+    if (lite::version_from_protocol(p) || ietf::is_ietf_protocol(p)) return p;
   }
   return {};
 }
@@ -778,6 +811,14 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport, std::share
     spdlog::info("session start: peer {} path '{}' protocol {} worker {}", log.peer, log.path,
                  log.role, w->index);
     Error end = co_await run_lite(transport, *version, w);
+    log_end(log, end);
+    co_return;
+  }
+  if (ietf::is_ietf_protocol(transport->protocol())) {
+    log.role = "moq-transport-14";
+    spdlog::info("session start: peer {} path '{}' protocol {} (moq-transport-14) worker {}",
+                 log.peer, log.path, transport->protocol(), w->index);
+    Error end = co_await run_ietf(transport, w);
     log_end(log, end);
     co_return;
   }

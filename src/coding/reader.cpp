@@ -24,6 +24,14 @@ bool Reader::i32(int32_t& out) {
   return true;
 }
 
+bool Reader::take(size_t n, std::span<const uint8_t>& out) {
+  if (status_ != DecodeStatus::kOk) return false;
+  if (remaining() < n) return need_more();
+  out = data_.subspan(pos_, n);
+  pos_ += n;
+  return true;
+}
+
 bool Reader::u8(uint8_t& out) {
   if (!ok()) return false;
   if (remaining() < 1) return need_more();

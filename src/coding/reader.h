@@ -31,6 +31,8 @@ class Reader {
   bool varint(uint64_t& out);
   bool i32(int32_t& out);
   bool u8(uint8_t& out);  // one raw byte (moq-lite, IETF)
+  // The next `n` raw bytes, as a view into the input (IETF extension blocks).
+  bool take(size_t n, std::span<const uint8_t>& out);
   // A varint length then that many bytes; longer than the cap is an error.
   bool string(std::string& out);
 

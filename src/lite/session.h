@@ -17,6 +17,7 @@
 #include "lite/message.h"
 #include "session/config.h"
 #include "session/task_group.h"
+#include "session/track_source.h"
 #include "transport/transport.h"
 
 namespace moq::lite {
@@ -106,13 +107,13 @@ struct SessionStats {
 // the whole segment for anything else (a catalog). Nothing the peer sends
 // ends more than its stream, except a SETUP or stream type that breaks the
 // protocol, which closes this session (protocol violation), never another.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public session::TrackSource, public std::enable_shared_from_this<Session> {
  public:
   static std::shared_ptr<Session> create(asio::any_io_executor executor,
                                          std::shared_ptr<transport::Session> transport,
                                          Version version, std::string root,
                                          std::shared_ptr<Origin> origin, SessionConfig config = {});
-  ~Session();
+  ~Session() override;
 
   // Runs until the transport session ends; returns how it ended.
   asio::awaitable<Error> run();
@@ -133,7 +134,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // every active one ends when the peer ends the stream or the session.
   // One track of the peer's broadcast at `path`, into `track` (what
   // consume() does for each request).
-  void subscribe(std::string path, cache::TrackWriter track, bool from_start = false);
+  void subscribe(std::string path, cache::TrackWriter track, bool from_start = false) override;
   using AnnounceHandler = std::function<void(const std::string& path, bool active)>;
   void watch_announcements(std::string prefix, AnnounceHandler on_change);
 
@@ -141,7 +142,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const SessionStats& stats() const { return stats_; }
   // SUBSCRIBEs the peer holds now (a publisher that ends waits for 0).
   size_t active_subscriptions() const { return active_subscriptions_; }
-  const std::shared_ptr<transport::Session>& transport() const { return transport_; }
+  const std::shared_ptr<transport::Session>& transport() const override { return transport_; }
 
  private:
   struct Subscription;

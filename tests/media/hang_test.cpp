@@ -192,6 +192,9 @@ TEST(HangCatalog, FromKixel) {
   EXPECT_EQ(v["framerate"], 30);
   EXPECT_EQ(v["bitrate"], 1500000);
   EXPECT_EQ(j["video"]["display"], json::parse(R"({"width":1280,"height":720})"));
+  // The avcC payload in hex, as moq-cli writes it (its exporters take a
+  // missing "description" for Annex B).
+  EXPECT_EQ(v["description"], "0164001fffe000");
 
   const json& a = j["audio"]["renditions"]["2"];
   EXPECT_EQ(a["codec"], "opus");  // the WebCodecs spelling
@@ -200,7 +203,8 @@ TEST(HangCatalog, FromKixel) {
   EXPECT_EQ(a["sampleRate"], 48000);
   EXPECT_EQ(a["numberOfChannels"], 2);
   EXPECT_EQ(a["bitrate"], 128000);
-  EXPECT_EQ(a.size(), 5u);  // codec, container, sampleRate, numberOfChannels, bitrate
+  EXPECT_EQ(a.size(), 5u);  // codec, container, sampleRate, numberOfChannels, bitrate (Opus:
+                            // no description)
   EXPECT_EQ(j.size(), 2u);
 }
 

@@ -327,6 +327,23 @@ TEST_F(EndToEnd, MoqLite04PublisherKixel00Subscriber) {
   run(1);
 }
 
+TEST_F(EndToEnd, MoqTransport14BothSides) {
+  pub_protocol = sub_protocol = "moq-transport-14";
+  run(1);
+}
+
+TEST_F(EndToEnd, Kixel00PublisherMoqTransport14Subscriber) {
+  pub_protocol = "kixel-00";
+  sub_protocol = "moq-transport-14";
+  run(1);
+}
+
+TEST_F(EndToEnd, MoqTransport14PublisherMoqLite05Subscriber) {
+  pub_protocol = "moq-transport-14";
+  sub_protocol = "moq-lite-05";
+  run(1);
+}
+
 // A subscriber that joins after ~3 s of media starts at a keyframe near the
 // live edge and decodes cleanly; the catalog was detected from the input.
 TEST_F(PubSubTest, LateSubscriberStartsAtAKeyframe) {
