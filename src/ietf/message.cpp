@@ -212,11 +212,6 @@ void write(Writer& w, const RequestError& m) {
   w.varint(m.request_id);
   w.varint(m.error_code);
   w.string(m.reason);
-  // TRACK_STATUS carries a location and parameters after its status.
-  if (m.type == message_type::kTrackStatus) {
-    write_location(w, {});
-    w.varint(0);
-  }
 }
 
 void write(Writer& w, const SubscribeUpdate& m) {
@@ -447,7 +442,8 @@ bool read_payload(Reader& r, uint64_t type, Control& out) {
       return true;
     }
     case message_type::kFetchError:
-    case message_type::kPublishError: {
+    case message_type::kPublishError:
+    case message_type::kTrackStatusError: {
       RequestError m;
       m.type = type;
       if (!(r.varint(m.request_id) && r.varint(m.error_code) && r.string(m.reason))) return false;
@@ -596,6 +592,8 @@ std::string_view control_name(const Control& message) {
       return "TRACK_STATUS_REQUEST";
     case message_type::kTrackStatus:
       return "TRACK_STATUS";
+    case message_type::kTrackStatusError:
+      return "TRACK_STATUS_ERROR";
     default:
       return "?";
   }

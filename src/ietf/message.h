@@ -229,7 +229,7 @@ struct Refusable {
 };
 // The replies to them.
 struct RequestError {
-  uint64_t type = 0;  // FETCH_ERROR 0x19, PUBLISH_ERROR 0x1F, TRACK_STATUS 0x0E
+  uint64_t type = 0;  // FETCH_ERROR 0x19, PUBLISH_ERROR 0x1F, TRACK_STATUS_ERROR 0x0F
   uint64_t request_id = 0;
   uint64_t error_code = 0;
   std::string reason;
@@ -249,7 +249,8 @@ inline constexpr uint64_t kUnsubscribe = 0x0A;
 inline constexpr uint64_t kPublishDone = 0x0B;
 inline constexpr uint64_t kPublishNamespaceCancel = 0x0C;
 inline constexpr uint64_t kTrackStatusRequest = 0x0D;
-inline constexpr uint64_t kTrackStatus = 0x0E;
+inline constexpr uint64_t kTrackStatus = 0x0E;  // TRACK_STATUS_OK in moq-net
+inline constexpr uint64_t kTrackStatusError = 0x0F;
 inline constexpr uint64_t kGoaway = 0x10;
 inline constexpr uint64_t kSubscribeNamespace = 0x11;
 inline constexpr uint64_t kSubscribeNamespaceOk = 0x12;

@@ -307,8 +307,10 @@ bool Session::on_message(Control message) {
   }
   if (auto* m = std::get_if<UnsubscribeNamespace>(&message)) {
     for (auto it = namespace_prefixes_.begin(); it != namespace_prefixes_.end();) {
+      // A lone 0x00 is request id 0 or the empty prefix: either matches.
       const bool match =
-          m->request_id ? it->first == *m->request_id : it->second == path_of(m->prefix);
+          m->request_id ? it->first == *m->request_id || (*m->request_id == 0 && it->second.empty())
+                        : it->second == path_of(m->prefix);
       if (!match) {
         ++it;
         continue;
@@ -394,8 +396,9 @@ bool Session::on_message(Control message) {
     if (m->type == message_type::kPublish) {
       send(RequestError{message_type::kPublishError, m->request_id, request_error::kNotSupported,
                         "PUBLISH is not supported: use PUBLISH_NAMESPACE"});
-    } else {
-      spdlog::debug("moq-transport-14 {}: {} ignored", peer_, control_name(message));
+    } else if (m->type == message_type::kTrackStatusRequest) {
+      send(RequestError{message_type::kTrackStatusError, m->request_id,
+                        request_error::kNotSupported, "TRACK_STATUS is not supported"});
     }
     return true;
   }

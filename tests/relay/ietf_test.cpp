@@ -216,6 +216,11 @@ TEST_F(RelayIetf, AnnouncesAndServesAKixelBroadcast) {
   ASSERT_TRUE(fetch);
   EXPECT_EQ(fetch->type, ietf::message_type::kFetchError);
   EXPECT_EQ(fetch->request_id, 6u);
+  write(*c, ietf::Refusable{ietf::message_type::kTrackStatusRequest, 8, {0x01, 0x00, 0x00}});
+  auto status = wait_for<ietf::RequestError>(
+      *c, [](const auto& m) { return m.type == ietf::message_type::kTrackStatusError; });
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->request_id, 8u);
   // UNSUBSCRIBE: PUBLISH_DONE for it.
   write(*c, ietf::Unsubscribe{2});
   auto done = wait_for<ietf::PublishDone>(*c);
