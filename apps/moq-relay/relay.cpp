@@ -722,22 +722,18 @@ class LitePublications : public std::enable_shared_from_this<LitePublications> {
   std::map<std::string, Entry> entries_;  // by path relative to the root
 };
 
-// A moq-lite session (the dialect was negotiated in the CONNECT): serves
-// every live broadcast, by paths relative to the URL path.
-asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::Version version,
-                                std::shared_ptr<Worker> w) {
-  lite::SessionConfig config;
-  config.origin_id = w->lite_origin_id;
-  config.peer_gone_ends_cleanly = true;
-  auto origin = std::make_shared<LiteOrigin>(w);
-  auto session =
-      lite::Session::create(w->executor, transport, version, transport->path(), origin, config);
-  // What the client publishes: asked at once (as moq-relay does of every
-  // session); each announced path becomes a broadcast of this relay, filled
-  // on demand by SUBSCRIBEs to the client, until it is unannounced or the
-  // session ends.
+// Runs a session of today's dialects (moq-lite, IETF draft-14) made by the
+// caller: it serves every live broadcast, by paths relative to the URL
+// path, and what the client publishes is asked at once (as moq-relay does
+// of every session); each announced path becomes a broadcast of this
+// relay, filled on demand by SUBSCRIBEs to the client, until it is
+// unannounced or the session ends.
+template <class DialectSession>
+asio::awaitable<Error> run_dialect(std::shared_ptr<wt::WtSession> transport,
+                                   std::shared_ptr<DialectSession> session,
+                                   std::shared_ptr<Worker> w) {
   auto published = std::make_shared<LitePublications>(w, broadcast_name(transport->path()));
-  std::weak_ptr<lite::Session> weak_session = session;
+  std::weak_ptr<DialectSession> weak_session = session;
   session->watch_announcements("", [published, weak_session](const std::string& path, bool active) {
     if (auto s = weak_session.lock()) published->on_announce(s, path, active);
   });
@@ -757,6 +753,17 @@ asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::
   co_return end;
 }
 
+// A moq-lite session (the dialect was negotiated in the CONNECT).
+asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::Version version,
+                                std::shared_ptr<Worker> w) {
+  lite::SessionConfig config;
+  config.origin_id = w->lite_origin_id;
+  config.peer_gone_ends_cleanly = true;
+  auto session = lite::Session::create(w->executor, transport, version, transport->path(),
+                                       std::make_shared<LiteOrigin>(w), config);
+  co_return co_await run_dialect(transport, session, w);
+}
+
 // An IETF draft-14 session (`moq-00`/`moql` in the CONNECT): the same
 // broadcasts as moq-lite sessions, and the same publications.
 asio::awaitable<Error> run_ietf(std::shared_ptr<wt::WtSession> transport,
@@ -764,27 +771,9 @@ asio::awaitable<Error> run_ietf(std::shared_ptr<wt::WtSession> transport,
   ietf::SessionConfig config;
   config.peer_gone_ends_cleanly = true;
   config.setup_timeout = w->config.setup_timeout;
-  auto origin = std::make_shared<LiteOrigin>(w);
-  auto session = ietf::Session::create(w->executor, transport, transport->path(), origin, config);
-  auto published = std::make_shared<LitePublications>(w, broadcast_name(transport->path()));
-  std::weak_ptr<ietf::Session> weak_session = session;
-  session->watch_announcements("", [published, weak_session](const std::string& path, bool active) {
-    if (auto s = weak_session.lock()) published->on_announce(s, path, active);
-  });
-  ++w->ended.sessions_started;
-  ++w->shared->live_sessions;
-  struct Live {
-    Worker& w;
-    ~Live() { --w.shared->live_sessions; }
-  } live{*w};
-  Error end = co_await session->run();
-  published->end_all();
-  const auto& stats = session->stats();
-  w->ended.subscriptions += stats.subscriptions;
-  w->ended.objects_out += stats.groups_started;
-  w->ended.objects_dropped += stats.groups_dropped;
-  w->ended.bytes_out += stats.payload_bytes_sent;
-  co_return end;
+  auto session = ietf::Session::create(w->executor, transport, transport->path(),
+                                       std::make_shared<LiteOrigin>(w), config);
+  co_return co_await run_dialect(transport, session, w);
 }
 
 bool offers_kixel00(const wire::ClientSetup& setup) {

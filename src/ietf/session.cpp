@@ -12,6 +12,7 @@
 
 #include "coding/reader.h"
 #include "lite/frame_reader.h"
+#include "lite/group_window.h"
 #include "lite/stream_reader.h"
 
 namespace moq::ietf {
@@ -57,23 +58,13 @@ int32_t group_priority(uint8_t subscriber_priority, uint64_t sequence) {
 }  // namespace
 
 // One SUBSCRIBE the peer holds.
-struct Session::Serving {
+struct Session::Serving : lite::GroupWindow {
   uint64_t request_id = 0;
   uint8_t priority = 128;
   uint32_t timescale = 0;
   std::optional<uint64_t> end_group;  // inclusive (AbsoluteRange)
   uint64_t task = 0;
   uint64_t streams = 0;
-  struct Group {
-    uint64_t sequence = 0;
-    uint64_t task = 0;
-    std::shared_ptr<transport::SendStream> stream;
-    std::chrono::steady_clock::time_point started;
-    bool done = false;
-  };
-  std::deque<std::shared_ptr<Group>> groups;
-  async::Notify changed;
-  bool ended = false;
 };
 
 // One SUBSCRIBE of ours: where its subgroups go.
@@ -497,7 +488,7 @@ asio::awaitable<void> Session::serve_subscribe(Subscribe request) {
     if (!start) start = segment.sequence();
     if (segment.sequence() < *start) return;
     if (sub->end_group && segment.sequence() > *sub->end_group) return;
-    auto group = std::make_shared<Serving::Group>();
+    auto group = std::make_shared<lite::GroupWindow::Group>();
     group->started = std::chrono::steady_clock::now();
     group->sequence = segment.sequence();
     sub->groups.push_back(group);
@@ -534,44 +525,17 @@ asio::awaitable<void> Session::serve_subscribe(Subscribe request) {
 }
 
 asio::awaitable<bool> Session::wait_for_slot(std::shared_ptr<Serving> sub) {
-  // A full window waits; a group the peer has not taken for stall_timeout
-  // gives way to the newer one (a slow viewer skips, as on moq-lite).
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (!sub->ended && sub->groups.size() >= config_.max_groups_per_subscription) {
-    auto oldest = sub->groups.front();
-    const auto stalls_at = oldest->started + config_.stall_timeout;
-    if (std::chrono::steady_clock::now() >= stalls_at) {
-      sub->groups.pop_front();
-      oldest->done = true;
-      if (oldest->stream) oldest->stream->reset(reset_code::kDeliveryTimeout);
-      tasks_.cancel(oldest->task);
-      ++stats_.groups_dropped;
-      continue;
-    }
-    timer.expires_at(stalls_at);
-    std::weak_ptr<Serving> weak = sub;
-    timer.async_wait([weak](std::error_code ec) {
-      if (ec) return;
-      if (auto s = weak.lock()) s->changed.notify_all();
-    });
-    if (!co_await sub->changed.wait()) co_return false;
-    timer.cancel();
-  }
-  co_return !sub->ended;
+  return lite::wait_for_slot(
+      sub,
+      {config_.max_groups_per_subscription, config_.stall_timeout, reset_code::kDeliveryTimeout},
+      tasks_, stats_.groups_dropped);
 }
 
 asio::awaitable<void> Session::send_group(std::shared_ptr<Serving> sub,
                                           cache::SegmentReader segment) {
-  std::shared_ptr<Serving::Group> group;
-  for (auto& g : sub->groups) {
-    if (g->sequence == segment.sequence()) group = g;
-  }
-  auto finished = [&] {
-    if (!group || group->done) return;
-    group->done = true;
-    std::erase(sub->groups, group);
-    sub->changed.notify_all();
-  };
+  auto group = sub->find(segment.sequence());
+  auto finished = [&] { sub->finished(group); };
+
   auto opened = co_await transport_->open_uni();
   if (!opened || !group || group->done) {
     if (opened) (*opened)->reset(reset_code::kCancelled);

@@ -15,6 +15,7 @@
 #include "coding/reader.h"
 #include "lite/frame_reader.h"
 #include "lite/framer.h"
+#include "lite/group_window.h"
 #include "lite/stream_reader.h"
 
 namespace moq::lite {
@@ -34,24 +35,14 @@ int32_t group_priority(uint8_t subscriber_priority, uint64_t sequence) {
 }  // namespace
 
 // One SUBSCRIBE the peer holds.
-struct Session::Subscription {
+// One SUBSCRIBE the peer holds, and its group streams in flight.
+struct Session::Subscription : GroupWindow {
   uint64_t id = 0;
   uint8_t priority = 0;
   uint32_t timescale = 0;             // of the fMP4 track, for frame timestamps
   std::optional<uint64_t> end_group;  // exclusive
   transport::BidiStream stream;
   uint64_t task = 0;
-  // Group streams in flight, oldest first.
-  struct Group {
-    uint64_t sequence = 0;
-    uint64_t task = 0;
-    std::shared_ptr<transport::SendStream> stream;
-    std::chrono::steady_clock::time_point started;
-    bool done = false;
-  };
-  std::deque<std::shared_ptr<Group>> groups;
-  async::Notify changed;
-  bool ended = false;
 };
 
 uint64_t random_origin_id() {
@@ -722,7 +713,7 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
     }
     started = true;
     last = last ? std::max(*last, segment.sequence()) : segment.sequence();
-    auto group = std::make_shared<Subscription::Group>();
+    auto group = std::make_shared<GroupWindow::Group>();
     group->started = std::chrono::steady_clock::now();
     group->sequence = segment.sequence();
     sub->groups.push_back(group);
@@ -768,45 +759,15 @@ asio::awaitable<void> Session::serve_subscribe(transport::BidiStream stream,
 }
 
 asio::awaitable<bool> Session::wait_for_slot(std::shared_ptr<Subscription> sub) {
-  // A full window waits for a group to finish; a group the peer has not
-  // taken for `stall_timeout` gives way to the newer one (live media: a
-  // slow viewer skips rather than falls further behind).
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  while (!sub->ended && sub->groups.size() >= config_.max_groups_per_subscription) {
-    auto oldest = sub->groups.front();
-    const auto stalls_at = oldest->started + config_.stall_timeout;
-    if (std::chrono::steady_clock::now() >= stalls_at) {
-      sub->groups.pop_front();
-      oldest->done = true;
-      if (oldest->stream) oldest->stream->reset(reset_code::kTooFarBehind);
-      tasks_.cancel(oldest->task);
-      ++stats_.groups_dropped;
-      continue;
-    }
-    timer.expires_at(stalls_at);
-    std::weak_ptr<Subscription> weak = sub;
-    timer.async_wait([weak](std::error_code ec) {
-      if (ec) return;
-      if (auto s = weak.lock()) s->changed.notify_all();
-    });
-    if (!co_await sub->changed.wait()) co_return false;
-    timer.cancel();
-  }
-  co_return !sub->ended;
+  return lite::wait_for_slot(
+      sub, {config_.max_groups_per_subscription, config_.stall_timeout, reset_code::kTooFarBehind},
+      tasks_, stats_.groups_dropped);
 }
 
 asio::awaitable<void> Session::send_group(std::shared_ptr<Subscription> sub,
                                           cache::SegmentReader segment) {
-  std::shared_ptr<Subscription::Group> group;
-  for (auto& g : sub->groups) {
-    if (g->sequence == segment.sequence()) group = g;
-  }
-  auto finished = [&] {
-    if (!group || group->done) return;
-    group->done = true;
-    std::erase(sub->groups, group);
-    sub->changed.notify_all();
-  };
+  auto group = sub->find(segment.sequence());
+  auto finished = [&] { sub->finished(group); };
   auto opened = co_await transport_->open_uni();
   if (!opened || !group || group->done) {
     if (opened) (*opened)->reset(reset_code::kCancel);
