@@ -197,8 +197,9 @@ class PubApp {
 
 int main(int argc, char** argv) {
   Options options;
-  CLI::App app{"Publishes a fragmented MP4 from stdin to a MoQ relay (moq-lite, IETF draft-14 or KIXEL_00).",
-               "moq-pub"};
+  CLI::App app{
+      "Publishes a fragmented MP4 from stdin to a MoQ relay (moq-lite, IETF draft-14 or KIXEL_00).",
+      "moq-pub"};
   app.footer(
       "Example:\n"
       "  ffmpeg -re -i in.mp4 -c copy -f mp4 -movflags "

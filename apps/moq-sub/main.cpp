@@ -191,7 +191,8 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   Options options;
   CLI::App app{
-      "Subscribes to a MoQ broadcast (moq-lite, IETF draft-14 or KIXEL_00) and writes fragmented MP4 "
+      "Subscribes to a MoQ broadcast (moq-lite, IETF draft-14 or KIXEL_00) and writes fragmented "
+      "MP4 "
       "to stdout.",
       "moq-sub"};
   app.footer(
