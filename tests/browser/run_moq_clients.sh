@@ -6,7 +6,11 @@
 #     the same broadcast: one cache, both dialects.
 #  2. @moq/publish (test pattern) -> relay -> moq-sub (KIXEL_00: the relay's
 #     KIXEL view of a hang broadcast) -> ffprobe shows video and audio and
-#     ffmpeg decodes it without an error; and @moq/watch plays it too.
+#     ffmpeg decodes it without an error; meanwhile our watch page (the
+#     relay's, on the same KIXEL view) plays it (watch_broadcast.mjs: frames
+#     rendered, audio decoded, no freeze over 1 s, a picture); then
+#     @moq/watch plays it too. One browser beside the publishing one at a
+#     time.
 # Usage: run_moq_clients.sh BIN_DIR [ARTIFACT_DIR]
 set -euo pipefail
 bin=$1
@@ -43,7 +47,7 @@ streams=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$work/bb
 [ "$streams" = "aac h264 " ] || fail "moq-sub beside @moq/watch got streams '$streams'"
 echo "moq-sub (KIXEL_00) beside it: $streams"
 
-echo "== 2. @moq/publish -> moq-sub and @moq/watch"
+echo "== 2. @moq/publish -> moq-sub, our watch page and @moq/watch"
 timeout 90 node "$here/moq_publish.mjs" "$url" cam 30 > "$work/publish.out" 2> "$work/publish.err" &
 publisher=$!
 for _ in $(seq 150); do
@@ -51,8 +55,16 @@ for _ in $(seq 150); do
   sleep 0.1
 done
 sleep 2
+# Our watch page on it (under the name it was published as, `cam`: the
+# relay's KIXEL view, as for moq-sub) while moq-sub records.
+shot=()
+[ -n "$artifacts" ] && shot=("$artifacts/watch-page-moq-publish.png")
+timeout 60 node "$here/watch_broadcast.mjs" "$pages" cam 6 "${shot[@]}" > "$work/watch-page.out" 2> "$work/watch-page.err" &
+watcher=$!
 timeout 8 "$bin/moq-sub" "https://localhost:$port/cam" --fingerprint "$fingerprint" \
   --protocol kixel-00 > "$work/cam.mp4" 2> "$work/cam-sub.log" || true
+wait "$watcher" || fail "our watch page did not play the @moq/publish broadcast: $(cat "$work/watch-page.out"; tail -5 "$work/watch-page.err")"
+echo "our watch page on @moq/publish: $(grep '"step"' "$work/watch-page.out")"
 streams=$(ffprobe -v error -show_entries stream=codec_type -of csv=p=0 "$work/cam.mp4" | sort | tr '\n' ' ')
 [ "$streams" = "audio video " ] || fail "moq-sub of the @moq/publish broadcast got '$streams': $(tail -3 "$work/cam-sub.log")"
 errors=$(ffmpeg -v error -i "$work/cam.mp4" -f null - 2>&1 | grep -v "non monotonically increasing dts" || true)
