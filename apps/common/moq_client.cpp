@@ -167,8 +167,13 @@ asio::awaitable<Result<std::shared_ptr<MoqConnection>>> connect_any(wt::Client& 
   }
   // moq-lite names broadcasts relative to the URL path: dial the root and
   // name the broadcast (as every moq-lite client does with a relay's root).
+  // The query (e.g. ?jwt=) goes along.
   std::string dial = url;
-  if (!offer.empty()) dial = "https://" + parsed->authority + "/";
+  if (!offer.empty()) {
+    const size_t q = parsed->path.find('?');
+    dial = "https://" + parsed->authority + "/" +
+           (q == std::string::npos ? std::string() : parsed->path.substr(q));
+  }
   auto transport = co_await client.connect(dial, offer);
   if (!transport) {
     co_return Error{transport.error().code,

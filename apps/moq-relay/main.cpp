@@ -119,6 +119,12 @@ int main(int argc, char** argv) {
   config.threads = options.threads;
   config.publisher_wait =
       std::chrono::milliseconds(static_cast<int64_t>(options.publisher_wait * 1000));
+  if (!options.auth_key.empty()) {
+    auto key = moq::relay::auth::load_key(options.auth_key);
+    if (!key) return fail(key.error().reason);
+    config.auth_key = std::move(*key);
+    spdlog::info("sessions need ?jwt= tokens signed with {}", options.auth_key);
+  }
   if (!options.api.empty()) {
     moq::relay::ClusterConfig cluster;
     cluster.api = options.api;

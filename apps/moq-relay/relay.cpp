@@ -440,7 +440,8 @@ asio::awaitable<Error> run_subscriber(session::ServerHandshake& handshake, std::
 // under its name and, for the hang convention, under `name.hang` as well.
 class LiteOrigin final : public lite::Origin {
  public:
-  explicit LiteOrigin(std::shared_ptr<Worker> w) : w_(std::move(w)) {}
+  LiteOrigin(std::shared_ptr<Worker> w, std::optional<auth::Grant> grant)
+      : w_(std::move(w)), grant_(std::move(grant)) {}
 
   ~LiteOrigin() override {
     for (auto& [name, upstream] : upstreams_)
@@ -450,6 +451,9 @@ class LiteOrigin final : public lite::Origin {
   }
 
   asio::awaitable<Result<cache::BroadcastReader>> find(std::string path) override {
+    if (grant_ && !grant_->may_subscribe(path)) {
+      co_return Error{code::kUnauthorized, "the token does not grant '" + path + "'"};
+    }
     std::string name = path;
     auto live = w_->origins->find(name);
     if (!live && path.ends_with(kHangSuffix)) {
@@ -513,6 +517,7 @@ class LiteOrigin final : public lite::Origin {
 
   static constexpr std::string_view kHangSuffix = ".hang";
   std::shared_ptr<Worker> w_;
+  std::optional<auth::Grant> grant_;  // with --auth-key: what may be read
   std::unordered_map<uint64_t, std::shared_ptr<Mirror>> mirrors_;               // by origin token
   std::unordered_map<std::string, std::shared_ptr<Upstream>> upstreams_;        // by name
   std::unordered_map<std::string, std::shared_ptr<WaitingBroadcast>> waiting_;  // by name
@@ -633,8 +638,8 @@ asio::awaitable<void> route_lite_requests(std::weak_ptr<session::TrackSource> we
 // the session ends.
 class LitePublications : public std::enable_shared_from_this<LitePublications> {
  public:
-  LitePublications(std::shared_ptr<Worker> w, std::string root)
-      : w_(std::move(w)), root_(std::move(root)) {}
+  LitePublications(std::shared_ptr<Worker> w, std::string root, std::optional<auth::Grant> grant)
+      : w_(std::move(w)), root_(std::move(root)), grant_(std::move(grant)) {}
 
   void on_announce(const std::shared_ptr<session::TrackSource>& s, const std::string& path,
                    bool active) {
@@ -643,6 +648,11 @@ class LitePublications : public std::enable_shared_from_this<LitePublications> {
       return;
     }
     const std::string name = lite::join_path(root_, path);
+    if (grant_ && !grant_->may_publish(name)) {
+      spdlog::info("broadcast '{}' from {} refused: its token does not grant it", name,
+                   s->transport()->peer());
+      return;
+    }
     auto [writer, reader] = cache::make_broadcast();
     auto token = w_->origins->add(name, w_->index, reader);
     if (!token) {
@@ -719,8 +729,13 @@ class LitePublications : public std::enable_shared_from_this<LitePublications> {
 
   std::shared_ptr<Worker> w_;
   const std::string root_;
-  std::map<std::string, Entry> entries_;  // by path relative to the root
+  const std::optional<auth::Grant> grant_;  // with --auth-key: what may be published
+  std::map<std::string, Entry> entries_;    // by path relative to the root
 };
+
+int64_t unix_now() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
 // Runs a session of today's dialects (moq-lite, IETF draft-14) made by the
 // caller: it serves every live broadcast, by paths relative to the URL
@@ -731,8 +746,9 @@ class LitePublications : public std::enable_shared_from_this<LitePublications> {
 template <class DialectSession>
 asio::awaitable<Error> run_dialect(std::shared_ptr<wt::WtSession> transport,
                                    std::shared_ptr<DialectSession> session,
-                                   std::shared_ptr<Worker> w) {
-  auto published = std::make_shared<LitePublications>(w, broadcast_name(transport->path()));
+                                   std::shared_ptr<Worker> w, std::optional<auth::Grant> grant) {
+  auto published =
+      std::make_shared<LitePublications>(w, broadcast_name(transport->path()), std::move(grant));
   std::weak_ptr<DialectSession> weak_session = session;
   session->watch_announcements("", [published, weak_session](const std::string& path, bool active) {
     if (auto s = weak_session.lock()) published->on_announce(s, path, active);
@@ -755,25 +771,25 @@ asio::awaitable<Error> run_dialect(std::shared_ptr<wt::WtSession> transport,
 
 // A moq-lite session (the dialect was negotiated in the CONNECT).
 asio::awaitable<Error> run_lite(std::shared_ptr<wt::WtSession> transport, lite::Version version,
-                                std::shared_ptr<Worker> w) {
+                                std::shared_ptr<Worker> w, std::optional<auth::Grant> grant) {
   lite::SessionConfig config;
   config.origin_id = w->lite_origin_id;
   config.peer_gone_ends_cleanly = true;
   auto session = lite::Session::create(w->executor, transport, version, transport->path(),
-                                       std::make_shared<LiteOrigin>(w), config);
-  co_return co_await run_dialect(transport, session, w);
+                                       std::make_shared<LiteOrigin>(w, grant), config);
+  co_return co_await run_dialect(transport, session, w, grant);
 }
 
 // An IETF draft-14 session (`moq-00`/`moql` in the CONNECT): the same
 // broadcasts as moq-lite sessions, and the same publications.
-asio::awaitable<Error> run_ietf(std::shared_ptr<wt::WtSession> transport,
-                                std::shared_ptr<Worker> w) {
+asio::awaitable<Error> run_ietf(std::shared_ptr<wt::WtSession> transport, std::shared_ptr<Worker> w,
+                                std::optional<auth::Grant> grant) {
   ietf::SessionConfig config;
   config.peer_gone_ends_cleanly = true;
   config.setup_timeout = w->config.setup_timeout;
   auto session = ietf::Session::create(w->executor, transport, transport->path(),
-                                       std::make_shared<LiteOrigin>(w), config);
-  co_return co_await run_dialect(transport, session, w);
+                                       std::make_shared<LiteOrigin>(w, grant), config);
+  co_return co_await run_dialect(transport, session, w, grant);
 }
 
 bool offers_kixel00(const wire::ClientSetup& setup) {
@@ -795,11 +811,25 @@ std::string choose_protocol(const std::vector<std::string>& offered) {
 asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport, std::shared_ptr<Worker> w) {
   const RelayConfig& config = w->config;
   SessionLog log{transport->peer(), transport->path()};
+  // With --auth-key the CONNECT was refused without a valid token; what it
+  // grants is read again here, for this session's checks.
+  std::optional<auth::Grant> grant;
+  if (config.auth_key) {
+    auto token = auth::query_param(transport->query(), "jwt");
+    auto verified = token ? auth::verify(*token, *config.auth_key, unix_now())
+                          : Result<auth::Grant>(Error{code::kUnauthorized, "no ?jwt= token"});
+    if (!verified) {
+      transport->close(session::app_code(code::kUnauthorized), verified.error().reason);
+      log_end(log, verified.error());
+      co_return;
+    }
+    grant = std::move(*verified);
+  }
   if (auto version = lite::version_from_protocol(transport->protocol())) {
     log.role = transport->protocol();
     spdlog::info("session start: peer {} path '{}' protocol {} worker {}", log.peer, log.path,
                  log.role, w->index);
-    Error end = co_await run_lite(transport, *version, w);
+    Error end = co_await run_lite(transport, *version, w, grant);
     log_end(log, end);
     co_return;
   }
@@ -807,7 +837,7 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport, std::share
     log.role = "moq-transport-14";
     spdlog::info("session start: peer {} path '{}' protocol {} (moq-transport-14) worker {}",
                  log.peer, log.path, transport->protocol(), w->index);
-    Error end = co_await run_ietf(transport, w);
+    Error end = co_await run_ietf(transport, w, grant);
     log_end(log, end);
     co_return;
   }
@@ -846,6 +876,10 @@ asio::awaitable<void> serve(std::shared_ptr<wt::WtSession> transport, std::share
     handshake->reject(end);
   } else if (role == wire::Role::kBoth) {
     end = Error{code::kRoleBoth, "role both not supported"};
+    handshake->reject(end);
+  } else if (grant && !(role == wire::Role::kPublisher ? grant->may_publish(name)
+                                                       : grant->may_subscribe(name))) {
+    end = Error{code::kUnauthorized, "the token does not grant '" + name + "'"};
     handshake->reject(end);
   } else if (role == wire::Role::kPublisher) {
     end = co_await run_publisher(*handshake, name, w);
@@ -937,8 +971,19 @@ Result<void> Relay::add_worker(asio::io_context& io, std::shared_ptr<quic::Endpo
       std::move(endpoint),
       // Every path is a broadcast name; the SETUP role decides the rest.
       // A draining relay takes no new session.
-      [shared = shared_](const wt::SessionRequested& request) -> wt::WtConnection::Answer {
+      [shared = shared_,
+       key = config.auth_key](const wt::SessionRequested& request) -> wt::WtConnection::Answer {
         if (shared->draining.load(std::memory_order_relaxed)) return 503u;
+        if (key) {
+          // Refused at the CONNECT, as moq-relay does: 401 without a valid
+          // token, 403 for a path outside the token's root.
+          auto [path, query] = auth::split_path_query(request.path);
+          auto token = auth::query_param(query, "jwt");
+          if (!token) return 401u;
+          auto grant = auth::verify(*token, *key, unix_now());
+          if (!grant) return 401u;
+          if (!lite::has_prefix(lite::normalize_path(path).value_or(""), grant->root)) return 403u;
+        }
         return {200u, choose_protocol(request.protocols)};
       },
       [&io, weak](std::shared_ptr<wt::WtSession> session) {

@@ -18,6 +18,8 @@
 #include "session/config.h"
 #include "webtransport/server.h"
 
+#include "auth.h"
+
 namespace moq::relay {
 
 struct RelayConfig {
@@ -38,6 +40,9 @@ struct RelayConfig {
   // the cluster) has its SUBSCRIBEs held this long for a publisher
   // (waiting.h); 0: 404 at once.
   std::chrono::milliseconds publisher_wait{30'000};
+  // With a key (--auth-key): every session needs `?jwt=` signed by it, and
+  // may publish and subscribe only what its token grants. Without: anyone.
+  std::optional<auth::Key> auth_key;
 };
 
 struct Worker;

@@ -29,6 +29,12 @@ void add_relay_options(CLI::App& app, RelayOptions& options) {
       ->envname("MOQ_RELAY_PUBLISHER_WAIT")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  app.add_option("--auth-key", options.auth_key,
+                 "HS256 key (a JWK file, as `moq auth generate` writes): every session must then "
+                 "carry ?jwt=TOKEN signed with it, and may publish and subscribe only the paths "
+                 "its token grants (claims root, put, get, exp). Default: anyone may do anything")
+      ->envname("MOQ_RELAY_AUTH_KEY")
+      ->check(CLI::ExistingFile);
   app.add_option("--tls-root", options.roots,
                  "PEM root certificate trusted when connecting to other relays (repeatable; "
                  "default: the system roots). Relays sharing one self-signed certificate "

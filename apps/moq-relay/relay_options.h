@@ -26,6 +26,7 @@ struct RelayOptions {
   quic::QuicConfig quic;       // --congestion-control, --idle-timeout
   unsigned threads = 0;        // --threads: worker threads (0: one per core)
   double publisher_wait = 30;  // --publisher-wait: seconds a viewer's SUBSCRIBEs wait
+  std::string auth_key;        // --auth-key: JWK file; sessions then need ?jwt=
 };
 
 void add_relay_options(CLI::App& app, RelayOptions& options);

@@ -13,6 +13,7 @@ inline constexpr uint64_t kClosed = 0;           // clean end
 inline constexpr uint64_t kStop = 206;           // subscriber asked to stop
 inline constexpr uint64_t kRoleBoth = 300;       // role "both" not supported
 inline constexpr uint64_t kBadRequest = 400;     // malformed request (an empty broadcast name)
+inline constexpr uint64_t kUnauthorized = 401;   // no valid token, or not granted
 inline constexpr uint64_t kNotFound = 404;       // unknown track / broadcast
 inline constexpr uint64_t kRoleViolation = 405;  // message sent by the wrong role
 inline constexpr uint64_t kUnsupported = 406;    // version or role incompatible

@@ -473,7 +473,12 @@ WtSession::WtSession(std::shared_ptr<WtConnection> conn, uint64_t id, std::strin
       id_(id),
       path_(std::move(path)),
       peer_(std::move(peer)),
-      protocol_(std::move(protocol)) {}
+      protocol_(std::move(protocol)) {
+  if (const size_t q = path_.find('?'); q != std::string::npos) {
+    query_ = path_.substr(q + 1);
+    path_.resize(q);
+  }
+}
 
 WtSession::~WtSession() {
   // Dropped by the application while still open: end it cleanly.

@@ -137,7 +137,9 @@ class WtSession : public transport::Session, public std::enable_shared_from_this
   void close(uint32_t code, std::string_view reason) override;
   asio::awaitable<Error> closed() override;
   bool is_closed() const override { return close_error_.has_value(); }
+  // The CONNECT's :path without its query; the query (e.g. "jwt=...") apart.
   std::string path() const override { return path_; }
+  const std::string& query() const { return query_; }
   std::string peer() const override { return peer_; }
   std::string protocol() const override { return protocol_; }
 
@@ -156,6 +158,7 @@ class WtSession : public transport::Session, public std::enable_shared_from_this
   std::shared_ptr<WtConnection> conn_;
   uint64_t id_;
   std::string path_;
+  std::string query_;
   std::string peer_;
   std::string protocol_;
   using Incoming = std::pair<int64_t, std::shared_ptr<WtConnection::RecvState>>;

@@ -23,6 +23,9 @@
 #  5. Our draft-14 client side: moq-pub and moq-sub --protocol
 #     moq-transport-14 through moq-relay 0.17.10 --listen-version
 #     moq-transport-14.
+#  6. Tokens: with a key from `moq auth generate`, our relay --auth-key
+#     takes moq-cli publishing with a `moq auth sign` token in ?jwt=, serves
+#     moq-sub with a subscribe-only token, refuses moq-sub without one.
 # Exit 77 (skipped) when the Rust binaries are not built, unless
 # MOQ_REQUIRE_RUST_PEERS=1 (CI sets it): then missing binaries fail the test.
 # Usage: run_rust_peers.sh BIN_DIR
@@ -245,3 +248,36 @@ grep -q "connected to .*(moq-transport-14)" "$work/sub5.log" ||
   fail "moq-sub did not connect with moq-transport-14"
 check_media "$work/e.mp4"
 echo "ok: e, moq-pub (draft-14) -> moq-relay 0.17.10 -> moq-sub (draft-14): $(packets "$work/e.mp4")"
+
+echo "== 6. tokens: a key and tokens from moq-cli (moq auth), our relay with --auth-key"
+# The relay of case 2 goes; one that needs ?jwt= tokens signed with a key
+# `moq auth generate` made takes its place.
+stop_dev_relay
+"$peers/moq" auth generate --out "$work/relay.jwk" > /dev/null 2>&1
+"$peers/moq" auth sign --key "$work/relay.jwk" --root anon --publish '**' --subscribe '**' \
+  > "$work/anon.jwt"
+"$peers/moq" auth sign --key "$work/relay.jwk" --root anon --subscribe '**' > "$work/viewer.jwt"
+start_dev_relay "$bin" "$work" --auth-key "$work/relay.jwk"
+token=$(cat "$work/anon.jwt")
+viewer=$(cat "$work/viewer.jwt")
+test_pattern 12 2> "$work/ffmpeg6.log" |
+  "$peers/moq" --log-level info --connect "http://localhost:$port/anon?jwt=$token" --broadcast t \
+    import fmp4 > "$work/moq-cli6.log" 2>&1 &
+pubs="$pubs $!"
+wait_for 100 grep -q "broadcast 'anon/t' published by" "$work/relay.log" ||
+  fail "moq-cli with a token did not publish anon/t"
+sleep 2
+timeout 6 "$bin/moq-sub" "https://localhost:$port/anon/t?jwt=$viewer" --fingerprint "$fingerprint" \
+  --protocol kixel-00 > "$work/t.mp4" 2> "$work/sub6.log" || true
+check_media "$work/t.mp4"
+echo "ok: moq-cli (token) -> our relay -> moq-sub (a subscribe-only token): $(packets "$work/t.mp4")"
+if timeout 5 "$bin/moq-sub" "https://localhost:$port/anon/t" --fingerprint "$fingerprint" \
+  > /dev/null 2> "$work/sub6-none.log"; then
+  fail "moq-sub without a token was served"
+fi
+if timeout 5 "$bin/moq-pub" "https://localhost:$port/anon/u?jwt=$viewer" --fingerprint "$fingerprint" \
+  < /dev/null > /dev/null 2> "$work/pub6-viewer.log" &&
+  grep -q "broadcast 'anon/u' published" "$work/relay.log"; then
+  fail "a subscribe-only token published"
+fi
+echo "ok: no token: refused ($(tail -n 1 "$work/sub6-none.log")); a subscribe-only token cannot publish"
