@@ -47,6 +47,14 @@ bool allowed(const Grant& g, const std::vector<std::string>& patterns, std::stri
   return false;
 }
 
+// A string member, or `fallback` when it is absent or not a string (the
+// JSON is the peer's: json::value() would throw on a number).
+std::string string_member(const nlohmann::json& object, const char* name,
+                          const std::string& fallback) {
+  auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 std::vector<std::string> patterns(const nlohmann::json& claims, const char* name) {
   std::vector<std::string> out;
   auto it = claims.find(name);
@@ -74,12 +82,12 @@ Result<Key> parse_key(std::string_view text) {
   }
   auto jwk = nlohmann::json::parse(json_text, nullptr, false);
   if (jwk.is_discarded() || !jwk.is_object()) return Error::internal("key: not a JWK");
-  if (jwk.value("kty", "") != "oct" || jwk.value("alg", "HS256") != "HS256") {
+  if (string_member(jwk, "kty", "") != "oct" || string_member(jwk, "alg", "HS256") != "HS256") {
     return Error::internal("key: only HS256 keys (kty \"oct\") are supported");
   }
-  auto k = base64url_decode(jwk.value("k", ""));
+  auto k = base64url_decode(string_member(jwk, "k", ""));
   if (!k || k->empty()) return Error::internal("key: no secret (\"k\")");
-  return Key{std::move(*k), jwk.value("kid", "")};
+  return Key{std::move(*k), string_member(jwk, "kid", "")};
 }
 
 Result<Key> load_key(const std::string& path) {
@@ -104,8 +112,8 @@ Result<Grant> verify(std::string_view token, const Key& key, int64_t now) {
   auto header = nlohmann::json::parse(header_bytes->begin(), header_bytes->end(), nullptr, false);
   auto claims = nlohmann::json::parse(claims_bytes->begin(), claims_bytes->end(), nullptr, false);
   if (!header.is_object() || !claims.is_object()) return unauthorized("token: bad JSON");
-  if (header.value("alg", "") != "HS256") return unauthorized("token: alg is not HS256");
-  if (!key.kid.empty() && header.contains("kid") && header.value("kid", "") != key.kid) {
+  if (string_member(header, "alg", "") != "HS256") return unauthorized("token: alg is not HS256");
+  if (!key.kid.empty() && header.contains("kid") && string_member(header, "kid", "") != key.kid) {
     return unauthorized("token: signed by another key");
   }
   uint8_t digest[32];
@@ -126,8 +134,12 @@ Result<Grant> verify(std::string_view token, const Key& key, int64_t now) {
       nbf != claims.end() && nbf->is_number() && nbf->get<double>() > static_cast<double>(now)) {
     return unauthorized("token: not valid yet");
   }
+  // A root that is not a string must not become "everything".
+  if (auto root = claims.find("root"); root != claims.end() && !root->is_string()) {
+    return unauthorized("token: root is not a string");
+  }
   Grant g;
-  g.root = lite::normalize_path(claims.value("root", "")).value_or("");
+  g.root = lite::normalize_path(string_member(claims, "root", "")).value_or("");
   g.put = patterns(claims, "put");
   g.get = patterns(claims, "get");
   return g;

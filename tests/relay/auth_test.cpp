@@ -84,6 +84,8 @@ TEST(RelayAuth, RefusesForgedExpiredAndForeignTokens) {
   EXPECT_TRUE(relay::auth::verify(expiring, *key, 999));
   EXPECT_FALSE(relay::auth::verify(expiring, *key, 1000));
   EXPECT_FALSE(relay::auth::verify(sign(*key, R"({"get":[""],"nbf":50})"), *key, 10));
+  // A root of the wrong type is refused, not read as the whole relay.
+  EXPECT_FALSE(relay::auth::verify(sign(*key, R"({"root":6,"get":[""]})"), *key, 0));
   // Another key.
   Key other = *key;
   other.secret[0] ^= 1;
