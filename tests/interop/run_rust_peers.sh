@@ -5,7 +5,8 @@
 #  1. ffmpeg | moq-pub --protocol moq-lite-05 -> moq-relay 0.17.10 ->
 #     moq-sub --protocol moq-lite-05: ffprobe shows h264 + aac, it decodes.
 #  2. ffmpeg | moq import fmp4 (moq-cli, moq-lite) -> our relay -> moq-sub
-#     (KIXEL_00, through the relay's KIXEL view): h264 + aac, it decodes.
+#     (KIXEL_00, through the relay's KIXEL view): h264 + aac, it decodes;
+#     and the relay's watch page plays it (headless Chromium).
 #  3. Clustering: moq-relay 0.17.10 --cluster-connect dials our relay (one
 #     cluster link, moq-lite-05, the certificate pinned by its fingerprint),
 #     and broadcasts cross that one link both ways:
@@ -105,9 +106,9 @@ timeout 6 "$bin/moq-sub" "https://localhost:$rport/ours" --fingerprint "$rfp" \
 check_media "$work/ours.mp4"
 echo "ok: $(packets "$work/ours.mp4")"
 
-echo "== 2. moq import fmp4 (moq-cli) -> our relay -> moq-sub (KIXEL_00)"
+echo "== 2. moq import fmp4 (moq-cli) -> our relay -> moq-sub (KIXEL_00) and our watch page"
 start_dev_relay "$bin" "$work"
-test_pattern 14 2> "$work/ffmpeg2.log" |
+test_pattern 20 2> "$work/ffmpeg2.log" |
   "$peers/moq" --log-level info --connect "http://localhost:$port/" --broadcast cli \
     import fmp4 > "$work/moq-cli.log" 2>&1 &
 for _ in $(seq 100); do
@@ -115,10 +116,17 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 sleep 2
+# The relay's watch page on it too (the KIXEL view, as for moq-sub), in
+# headless Chromium, while moq-sub records.
+timeout 60 node "$here/../browser/watch_broadcast.mjs" "$pages" cli 6 \
+  > "$work/watch-page.out" 2> "$work/watch-page.log" &
+watcher=$!
 timeout 6 "$bin/moq-sub" "https://localhost:$port/cli" --fingerprint "$fingerprint" \
   --protocol kixel-00 > "$work/cli.mp4" 2> "$work/sub2.log" || true
 check_media "$work/cli.mp4"
 echo "ok: $(packets "$work/cli.mp4")"
+wait "$watcher" || fail "our watch page did not play the moq-cli broadcast: $(cat "$work/watch-page.out")"
+echo "ok: our watch page on it: $(grep '"step"' "$work/watch-page.out" || cat "$work/watch-page.out")"
 
 echo "== 3. clustering: moq-relay 0.17.10 dials our relay, broadcasts cross both ways"
 # moq-relay 0.17.10 clusters by dialing (--cluster-connect); our relay takes
