@@ -14,6 +14,7 @@
 #include "lite/frame_reader.h"
 #include "lite/group_window.h"
 #include "lite/stream_reader.h"
+#include "media/hang_mux.h"
 
 namespace moq::ietf {
 
@@ -23,14 +24,9 @@ namespace {
 // the peer's bytes (how docs/captures.md got its draft-14 vectors).
 void trace_bytes(const char* what, std::span<const uint8_t> bytes) {
   if (!spdlog::should_log(spdlog::level::trace)) return;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (uint8_t b : bytes.subspan(0, std::min<size_t>(bytes.size(), 512))) {
-    if (!hex.empty()) hex += ' ';
-    hex += kHex[b >> 4];
-    hex += kHex[b & 0xf];
-  }
-  spdlog::trace("moq-transport-14 received {}: {}{}", what, hex, bytes.size() > 512 ? " ..." : "");
+  spdlog::trace("moq-transport-14 received {}: {}{}", what,
+                media::hex_encode(bytes.subspan(0, std::min<size_t>(bytes.size(), 512))),
+                bytes.size() > 512 ? " ..." : "");
 }
 
 // lite::StreamReader reads whole messages with any decoder of this shape.
@@ -63,7 +59,6 @@ struct Session::Serving : lite::GroupWindow {
   uint8_t priority = 128;
   uint32_t timescale = 0;
   std::optional<uint64_t> end_group;  // inclusive (AbsoluteRange)
-  uint64_t task = 0;
   uint64_t streams = 0;
 };
 
@@ -225,7 +220,6 @@ bool Session::on_setup(const ClientSetup& setup) {
   reply.params.push_back(Param{setup_param::kMaxRequestId, granted_, {}});
   send(reply);
   setup_done_ = true;
-  setup_changed_.notify_all();
   credit_changed_.notify_all();
   return true;
 }
@@ -238,7 +232,6 @@ bool Session::on_server_setup(const ServerSetup& setup) {
   }
   peer_max_request_id_ = find_param(setup.params, setup_param::kMaxRequestId).value_or(0);
   setup_done_ = true;
-  setup_changed_.notify_all();
   credit_changed_.notify_all();
   return true;
 }
@@ -292,24 +285,20 @@ bool Session::on_message(Control message) {
   if (auto* m = std::get_if<SubscribeNamespace>(&message)) {
     if (!take_request_id(m->request_id)) return false;
     const uint64_t id = m->request_id;
-    namespace_prefixes_[id] = path_of(m->prefix);
-    namespace_tasks_[id] = tasks_.spawn(serve_namespace(std::move(*m)));
+    std::string prefix = path_of(m->prefix);
+    namespaces_[id] = {tasks_.spawn(serve_namespace(std::move(*m))), std::move(prefix)};
     return true;
   }
   if (auto* m = std::get_if<UnsubscribeNamespace>(&message)) {
-    for (auto it = namespace_prefixes_.begin(); it != namespace_prefixes_.end();) {
+    std::erase_if(namespaces_, [&](const auto& entry) {
+      const auto& [id, served] = entry;
       // A lone 0x00 is request id 0 or the empty prefix: either matches.
       const bool match =
-          m->request_id ? it->first == *m->request_id || (*m->request_id == 0 && it->second.empty())
-                        : it->second == path_of(m->prefix);
-      if (!match) {
-        ++it;
-        continue;
-      }
-      tasks_.cancel(namespace_tasks_[it->first]);
-      namespace_tasks_.erase(it->first);
-      it = namespace_prefixes_.erase(it);
-    }
+          m->request_id ? id == *m->request_id || (*m->request_id == 0 && served.prefix.empty())
+                        : served.prefix == path_of(m->prefix);
+      if (match) tasks_.cancel(served.task);
+      return match;
+    });
     return true;
   }
   if (auto* m = std::get_if<PublishNamespace>(&message)) {
@@ -411,7 +400,6 @@ void Session::end_serving(uint64_t request_id) {
   serving_.erase(it);
   if (sub->ended) return;
   sub->ended = true;
-  tasks_.cancel(sub->task);
   for (auto& g : sub->groups) {
     g->done = true;
     if (g->stream) g->stream->reset(reset_code::kCancelled);

@@ -147,7 +147,6 @@ class Session : public session::TrackSource, public std::enable_shared_from_this
 
   std::shared_ptr<transport::SendStream> control_;
   bool setup_done_ = false;
-  async::Notify setup_changed_;
   // Request ids: the peer's are below `granted_`, ours below
   // `peer_max_request_id_` (the client's even from 0, the server's odd from 1).
   uint64_t granted_ = 0;
@@ -157,8 +156,13 @@ class Session : public session::TrackSource, public std::enable_shared_from_this
   size_t requests_ = 0;
 
   std::map<uint64_t, std::shared_ptr<Serving>> serving_;  // by the peer's request id
-  std::map<uint64_t, uint64_t> namespace_tasks_;          // SUBSCRIBE_NAMESPACE id → task
-  std::map<uint64_t, std::string> namespace_prefixes_;    // its prefix (relative)
+  // The peer's SUBSCRIBE_NAMESPACEs, by request id: the task answering it
+  // and its prefix (relative).
+  struct ServedNamespace {
+    uint64_t task = 0;
+    std::string prefix;
+  };
+  std::map<uint64_t, ServedNamespace> namespaces_;
   std::unordered_map<uint64_t, std::shared_ptr<Incoming>> incoming_;  // by our request id
   std::unordered_map<uint64_t, std::shared_ptr<Incoming>> by_alias_;
   async::Notify aliases_changed_;

@@ -1,4 +1,5 @@
 #include "media/hang.h"
+#include "media/hang_mux.h"
 
 #include <algorithm>
 #include <charconv>
@@ -284,18 +285,8 @@ Result<std::string> hang_catalog_from_kixel(std::string_view kixel_catalog_json,
     if (r["codec"].get_ref<const std::string&>().empty()) return track_error(name, "no codec");
     r["container"] = {{"kind", "cmaf"}, {"init", base64_encode(*single)}};
     // moq-cli's exporters read an absent description as Annex B H.264.
-    const bool described = trak->codec.starts_with("avc") || trak->codec.starts_with("hvc") ||
-                           trak->codec.starts_with("hev") || trak->codec.starts_with("av01") ||
-                           trak->codec.starts_with("mp4a");
-    if (described && !trak->decoder_config.empty()) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      std::string hex;
-      for (uint8_t b : trak->decoder_config) {
-        hex += kHex[b >> 4];
-        hex += kHex[b & 0xf];
-      }
-      r["description"] = std::move(hex);
-    }
+    // (parse_moov keeps one for avcC/hvcC/av1C and AAC only.)
+    if (!trak->decoder_config.empty()) r["description"] = hex_encode(trak->decoder_config);
     if (is_video) {
       std::optional<uint32_t> w = t.width, h = t.height;
       if (!w && trak->width) w = trak->width;

@@ -465,6 +465,17 @@ Result<std::vector<std::span<const uint8_t>>> av1_without_temporal_delimiters(
 
 // ---------------------------------------------------------------- helpers
 
+std::string hex_encode(std::span<const uint8_t> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
 Result<std::vector<uint8_t>> hex_decode(std::string_view text) {
   if (text.size() % 2) return Error::internal("hex: odd length " + std::to_string(text.size()));
   std::vector<uint8_t> out(text.size() / 2);

@@ -229,6 +229,8 @@ class HangMuxer {
 
 // Hex text (either case) to bytes; the hang catalog's "description".
 Result<std::vector<uint8_t>> hex_decode(std::string_view text);
+// Bytes to lowercase hex, as moq-cli writes "description".
+std::string hex_encode(std::span<const uint8_t> bytes);
 
 // The NAL units of an Annex-B byte stream (3- or 4-byte start codes; trailing
 // zero bytes of a unit dropped). Fails when the data does not start with a

@@ -3,14 +3,10 @@
 # `moq-relay --dev` on a free port and sets `port`, `relay` (its pid),
 # `fingerprint` and `pages` (the base URL it printed); its stdout/stderr go
 # to WORK_DIR/relay.out and relay.log.
+# free_port prints a port number free for both UDP and TCP on [::].
 # Usage: start_dev_relay BIN_DIR WORK_DIR [MORE RELAY FLAGS...]
-start_dev_relay() {
-  local bin=$1 dir=$2 attempt
-  local more=("${@:3}")
-  # Another test may take the TCP port (the HTTP load tests open thousands)
-  # between our check and the relay's bind: a new port, up to five times.
-  for attempt in 1 2 3 4 5; do
-    port=$(python3 -c '
+free_port() {
+  python3 -c '
 import socket
 while True:
     u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::", 0))
@@ -20,7 +16,16 @@ while True:
         t.bind(("::", p)); print(p); break
     except OSError:
         pass
-')
+'
+}
+
+start_dev_relay() {
+  local bin=$1 dir=$2 attempt
+  local more=("${@:3}")
+  # Another test may take the TCP port (the HTTP load tests open thousands)
+  # between our check and the relay's bind: a new port, up to five times.
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
     "$bin/moq-relay" --dev --listen "[::]:$port" "${more[@]}" > "$dir/relay.out" 2> "$dir/relay.log" &
     relay=$!
     for _ in $(seq 100); do

@@ -52,19 +52,6 @@ check_media() {  # FILE
   errors=$(ffmpeg -v error -i "$1" -f null - 2>&1 | grep -v "non monotonically" || true)
   [ -z "$errors" ] || fail "$1 does not decode: $errors"
 }
-free_port() {  # a port number free for both UDP and TCP on [::]
-  python3 -c '
-import socket
-while True:
-    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::", 0))
-    p = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    try:
-        t.bind(("::", p)); print(p); break
-    except OSError:
-        pass
-'
-}
 wait_for() {  # TENTHS COMMAND...: run COMMAND every 0.1 s until it succeeds, at most TENTHS times
   local n=$1
   shift
